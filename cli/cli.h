@@ -1,0 +1,46 @@
+/* The CLI's shared pieces: global options, the command table, output helpers.
+ * The CLI is thin: it parses arguments, calls the library, prints. */
+#ifndef CKPTDB_CLI_H
+#define CKPTDB_CLI_H
+
+#include <stdio.h>
+
+#include "ckptdb/buf.h"
+#include "ckptdb/error.h"
+
+enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2, EXIT_UNSAFE = 3 };
+
+struct cli_ctx {
+    const char *db;
+    int json;
+    int quiet;
+    int verbose;
+    int progress; /* 1: --progress given; progress is also drawn when stderr is a terminal */
+};
+
+struct cli_command {
+    const char *name;
+    const char *summary;
+    const char *usage; /* full help text after "usage: ckptdb " */
+    int (*run)(struct cli_ctx *ctx, int argc, char **argv);
+};
+
+extern const struct cli_command cli_commands[];
+
+/* "ckptdb: msg" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Usage error for cmd: message + hint; returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Write buf to stdout (and a newline), then reset it. */
+void cli_flush(struct ckpt_buf *b);
+/* Human-readable byte size ("6.94 GB"). */
+const char *cli_human_bytes(unsigned long long n, char *out, size_t outlen);
+/* True when arg is "--help" or "-h". */
+int cli_is_help(const char *arg);
+/* Print a command's help to stdout. */
+void cli_print_help(const struct cli_command *c);
+const struct cli_command *cli_find(const char *name);
+
+int cmd_inspect(struct cli_ctx *ctx, int argc, char **argv);
+
+#endif
