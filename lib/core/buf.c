@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static int reserve(struct ckpt_buf *b, size_t extra)
 {
@@ -125,6 +128,28 @@ static size_t utf8_len(const unsigned char *p, size_t n)
     return len;
 }
 
+/* Bytes at p that need no escaping: printable ASCII other than '"' and '\\'. */
+static size_t plain_ascii(const unsigned char *p, const unsigned char *end)
+{
+    const unsigned char *q = p;
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+                  ctl = _mm_set1_epi8(0x1f);
+    while (end - q >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)q);
+        __m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash));
+        m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v));
+        int bits = _mm_movemask_epi8(m) | _mm_movemask_epi8(v); /* high bit: non-ASCII */
+        if (bits)
+            return (size_t)(q - p) + (size_t)__builtin_ctz((unsigned)bits);
+        q += 16;
+    }
+#endif
+    while (q < end && *q >= 0x20 && *q != '"' && *q != '\\' && *q < 0x80)
+        q++;
+    return (size_t)(q - p);
+}
+
 void ckpt_json_escape(struct ckpt_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -132,8 +157,7 @@ void ckpt_json_escape(struct ckpt_buf *b, const char *s, size_t n)
     ckpt_buf_putc(b, '"');
     while (p < end) {
         const unsigned char *run = p;
-        while (p < end && *p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80)
-            p++;
+        p += plain_ascii(p, end);
         if (p > run)
             ckpt_buf_put(b, run, (size_t)(p - run));
         if (p >= end)

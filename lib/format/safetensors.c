@@ -12,6 +12,9 @@
  * Not for writing (safetensors_write.c) nor for reading tensor data (the tensorset does). */
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "../model/tensorset_impl.h"
 
@@ -83,28 +86,60 @@ static int hex4(const unsigned char *p, unsigned *out)
     return 0;
 }
 
-/* Parse a JSON string at s->p (after whitespace) into scratch. UTF-8 was validated already. */
-static int pstring(struct stp *s)
+/* Length of the run at p (up to end) free of '"', '\\' and control bytes. */
+static size_t plain_run(const unsigned char *p, const unsigned char *end)
+{
+    const unsigned char *q = p;
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+                  ctl = _mm_set1_epi8(0x1f);
+    while (end - q >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)q);
+        __m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash));
+        /* bytes <= 0x1f (unsigned): min(v, 0x1f) == v */
+        m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v));
+        int bits = _mm_movemask_epi8(m);
+        if (bits)
+            return (size_t)(q - p) + (size_t)__builtin_ctz((unsigned)bits);
+        q += 16;
+    }
+#endif
+    while (q < end && *q != '"' && *q != '\\' && *q >= 0x20)
+        q++;
+    return (size_t)(q - p);
+}
+
+/* Parse a JSON string at s->p (after whitespace). On success out and outlen give the decoded
+ * text: into the header itself when the string has no escapes (the common case), else into
+ * scratch (NUL-terminated there; header strings are not). UTF-8 was validated already. */
+static int pstring_view(struct stp *s, const char **out, size_t *outlen)
 {
     ws(s);
     if (s->p >= s->end || *s->p != '"')
         return perr(s, "expected a string");
     s->p++;
+    size_t run = plain_run(s->p, s->end);
+    if (s->p + run < s->end && s->p[run] == '"') {
+        *out = (const char *)s->p;
+        *outlen = run;
+        s->p += run + 1;
+        return CKPT_OK;
+    }
     s->scratch_len = 0;
     for (;;) {
-        const unsigned char *run = s->p;
-        while (s->p < s->end && *s->p != '"' && *s->p != '\\' && *s->p >= 0x20)
-            s->p++;
-        if (s->p > run && scratch_put(s, run, (size_t)(s->p - run)))
+        const unsigned char *start = s->p;
+        s->p += plain_run(s->p, s->end);
+        if (s->p > start && scratch_put(s, start, (size_t)(s->p - start)))
             return CKPT_E_NOMEM;
         if (s->p >= s->end)
             return perr(s, "unterminated string");
         unsigned char c = *s->p;
         if (c == '"') {
             s->p++;
-            if (!s->scratch) /* empty string, scratch never allocated */
-                if (scratch_put(s, (const unsigned char *)"", 0))
-                    return CKPT_E_NOMEM;
+            if (scratch_put(s, (const unsigned char *)"", 0))
+                return CKPT_E_NOMEM;
+            *out = s->scratch;
+            *outlen = s->scratch_len;
             return CKPT_OK;
         }
         if (c < 0x20)
@@ -113,29 +148,29 @@ static int pstring(struct stp *s)
         if (s->end - s->p < 2)
             return perr(s, "unterminated escape");
         unsigned char e = s->p[1];
-        unsigned char out[4];
+        unsigned char outb[4];
         size_t on = 1;
         s->p += 2;
         switch (e) {
         case '"':
         case '\\':
         case '/':
-            out[0] = e;
+            outb[0] = e;
             break;
         case 'b':
-            out[0] = '\b';
+            outb[0] = '\b';
             break;
         case 'f':
-            out[0] = '\f';
+            outb[0] = '\f';
             break;
         case 'n':
-            out[0] = '\n';
+            outb[0] = '\n';
             break;
         case 'r':
-            out[0] = '\r';
+            outb[0] = '\r';
             break;
         case 't':
-            out[0] = '\t';
+            outb[0] = '\t';
             break;
         case 'u': {
             unsigned cp;
@@ -153,21 +188,21 @@ static int pstring(struct stp *s)
                 return perr(s, "unpaired surrogate in \\u escape");
             }
             if (cp < 0x80) {
-                out[0] = (unsigned char)cp;
+                outb[0] = (unsigned char)cp;
             } else if (cp < 0x800) {
-                out[0] = (unsigned char)(0xC0 | (cp >> 6));
-                out[1] = (unsigned char)(0x80 | (cp & 0x3F));
+                outb[0] = (unsigned char)(0xC0 | (cp >> 6));
+                outb[1] = (unsigned char)(0x80 | (cp & 0x3F));
                 on = 2;
             } else if (cp < 0x10000) {
-                out[0] = (unsigned char)(0xE0 | (cp >> 12));
-                out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-                out[2] = (unsigned char)(0x80 | (cp & 0x3F));
+                outb[0] = (unsigned char)(0xE0 | (cp >> 12));
+                outb[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+                outb[2] = (unsigned char)(0x80 | (cp & 0x3F));
                 on = 3;
             } else {
-                out[0] = (unsigned char)(0xF0 | (cp >> 18));
-                out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-                out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-                out[3] = (unsigned char)(0x80 | (cp & 0x3F));
+                outb[0] = (unsigned char)(0xF0 | (cp >> 18));
+                outb[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+                outb[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+                outb[3] = (unsigned char)(0x80 | (cp & 0x3F));
                 on = 4;
             }
             break;
@@ -176,9 +211,25 @@ static int pstring(struct stp *s)
             s->p -= 2;
             return perr(s, "bad escape in string");
         }
-        if (scratch_put(s, out, on))
+        if (scratch_put(s, outb, on))
             return CKPT_E_NOMEM;
     }
+}
+
+/* Parse a string into scratch (NUL-terminated), for callers that need a C string. */
+static int pstring(struct stp *s)
+{
+    const char *v;
+    size_t n;
+    int rc = pstring_view(s, &v, &n);
+    if (rc)
+        return rc;
+    if (v != s->scratch) {
+        s->scratch_len = 0;
+        if (scratch_put(s, (const unsigned char *)v, n))
+            return CKPT_E_NOMEM;
+    }
+    return CKPT_OK;
 }
 
 static int puint(struct stp *s, uint64_t *out)
@@ -215,7 +266,9 @@ static int pskip(struct stp *s)
     unsigned char c = *s->p;
     int rc = CKPT_OK;
     if (c == '"') {
-        rc = pstring(s);
+        const char *v;
+        size_t vn;
+        rc = pstring_view(s, &v, &vn);
     } else if (c == '{' || c == '[') {
         unsigned char close = c == '{' ? '}' : ']';
         s->p++;
@@ -225,7 +278,9 @@ static int pskip(struct stp *s)
         } else {
             for (;;) {
                 if (c == '{') {
-                    if ((rc = pstring(s)) || (rc = expect(s, ':', "expected ':'")))
+                    const char *v;
+                    size_t vn;
+                    if ((rc = pstring_view(s, &v, &vn)) || (rc = expect(s, ':', "expected ':'")))
                         break;
                 }
                 if ((rc = pskip(s)))
@@ -430,23 +485,25 @@ static int parse_entry(struct stp *s, struct ckpt_tensorset *ts, const char *nam
         s->p++;
     } else {
         for (;;) {
-            if ((rc = pstring(s)))
+            const char *k, *v;
+            size_t kn, vn;
+            if ((rc = pstring_view(s, &k, &kn)))
                 return rc;
             if ((rc = expect(s, ':', "expected ':'")))
                 return rc;
-            if (s->scratch_len == 5 && !memcmp(s->scratch, "dtype", 5)) {
+            if (kn == 5 && !memcmp(k, "dtype", 5)) {
                 if (have_dtype)
                     return perr(s, "duplicate 'dtype'");
-                if ((rc = pstring(s)))
+                if ((rc = pstring_view(s, &v, &vn)))
                     return rc;
-                t.dtype = ckpt_dtype_from_safetensors(s->scratch, s->scratch_len);
+                t.dtype = ckpt_dtype_from_safetensors(v, vn);
                 if (t.dtype == CKPT_DT_INVALID)
                     return ckpt_error_setf(s->err, CKPT_E_FORMAT, s->fname,
-                                           "tensor '%.*s': unknown dtype '%.40s'",
+                                           "tensor '%.*s': unknown dtype '%.*s'",
                                            (int)(name_len > 200 ? 200 : name_len), name,
-                                           s->scratch);
+                                           (int)(vn > 40 ? 40 : vn), v);
                 have_dtype = 1;
-            } else if (s->scratch_len == 5 && !memcmp(s->scratch, "shape", 5)) {
+            } else if (kn == 5 && !memcmp(k, "shape", 5)) {
                 if (have_shape)
                     return perr(s, "duplicate 'shape'");
                 if ((rc = expect(s, '[', "'shape' must be an array")))
@@ -476,7 +533,7 @@ static int parse_entry(struct stp *s, struct ckpt_tensorset *ts, const char *nam
                     }
                 }
                 have_shape = 1;
-            } else if (s->scratch_len == 12 && !memcmp(s->scratch, "data_offsets", 12)) {
+            } else if (kn == 12 && !memcmp(k, "data_offsets", 12)) {
                 if (have_off)
                     return perr(s, "duplicate 'data_offsets'");
                 if ((rc = expect(s, '[', "'data_offsets' must be [begin, end]")) ||
@@ -608,22 +665,26 @@ int ckpt_safetensors_parse(struct ckpt_tensorset *ts, struct ckpt_reader *r,
         s.p++;
     } else {
         for (;;) {
-            if ((rc = pstring(&s)))
+            const char *nv;
+            size_t name_len;
+            if ((rc = pstring_view(&s, &nv, &name_len)))
                 goto out;
-            size_t name_len = s.scratch_len;
-            if (name_len + 1 > name_cap) {
-                name_cap = name_len + 64;
-                char *q = realloc(name, name_cap);
-                if (!q) {
-                    rc = ckpt_error_setf(err, CKPT_E_NOMEM, fname, "out of memory");
-                    goto out;
+            if (nv == s.scratch) { /* decoded escapes: keep a copy, scratch is reused */
+                if (name_len + 1 > name_cap) {
+                    name_cap = name_len + 64;
+                    char *q = realloc(name, name_cap);
+                    if (!q) {
+                        rc = ckpt_error_setf(err, CKPT_E_NOMEM, fname, "out of memory");
+                        goto out;
+                    }
+                    name = q;
                 }
-                name = q;
+                memcpy(name, nv, name_len + 1);
+                nv = name;
             }
-            memcpy(name, s.scratch, name_len + 1);
             if ((rc = expect(&s, ':', "expected ':' after a key")))
                 goto out;
-            if (name_len == 12 && !memcmp(name, "__metadata__", 12)) {
+            if (name_len == 12 && !memcmp(nv, "__metadata__", 12)) {
                 if (seen_meta) {
                     rc = ckpt_error_setf(err, CKPT_E_FORMAT, fname,
                                          "invalid safetensors header: '__metadata__' appears twice");
@@ -644,7 +705,7 @@ int ckpt_safetensors_parse(struct ckpt_tensorset *ts, struct ckpt_reader *r,
                     capspans = c;
                 }
                 uint64_t b = 0, e = 0;
-                if ((rc = parse_entry(&s, ts, name, name_len, &b, &e, src)))
+                if ((rc = parse_entry(&s, ts, nv, name_len, &b, &e, src)))
                     goto out;
                 spans[nspans].begin = b;
                 spans[nspans].end = e;
@@ -667,7 +728,11 @@ int ckpt_safetensors_parse(struct ckpt_tensorset *ts, struct ckpt_reader *r,
         goto out;
     }
     /* offsets: contiguous from 0, no gap or overlap, ending exactly at the end of the file */
-    if (nspans)
+    int sorted = 1;
+    for (size_t i = 1; i < nspans && sorted; i++)
+        if (span_cmp(&spans[i - 1], &spans[i]) > 0)
+            sorted = 0;
+    if (!sorted)
         qsort(spans, nspans, sizeof *spans, span_cmp);
     uint64_t pos = 0;
     for (size_t i = 0; i < nspans; i++) {

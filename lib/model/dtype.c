@@ -75,6 +75,15 @@ const char *ckpt_dtype_name(enum ckpt_dtype t)
 
 enum ckpt_dtype ckpt_dtype_from_safetensors(const char *s, size_t len)
 {
+    /* the common ones first: this runs once per tensor of every header */
+    if (len == 3 && s[0] == 'F') {
+        if (s[1] == '1' && s[2] == '6')
+            return CKPT_DT_F16;
+        if (s[1] == '3' && s[2] == '2')
+            return CKPT_DT_F32;
+    } else if (len == 4 && !memcmp(s, "BF16", 4)) {
+        return CKPT_DT_BF16;
+    }
     for (int t = 1; t < CKPT_DT_COUNT; t++) {
         if (!table[t].safetensors)
             continue;

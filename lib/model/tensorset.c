@@ -104,7 +104,7 @@ static uint64_t name_hash(const char *s, size_t len)
     return h;
 }
 
-static int index_insert(struct ckpt_tensorset *ts, size_t ti)
+static int index_insert(struct ckpt_tensorset *ts, size_t ti, size_t name_len)
 {
     if ((ts->n_tensors + 1) * 2 > ts->index_cap) {
         size_t ncap = ts->index_cap ? ts->index_cap * 2 : 64;
@@ -127,7 +127,7 @@ static int index_insert(struct ckpt_tensorset *ts, size_t ti)
         ts->index_cap = ncap;
     }
     const char *name = ts->tensors[ti].name;
-    size_t h = (size_t)name_hash(name, strlen(name)) & (ts->index_cap - 1);
+    size_t h = (size_t)name_hash(name, name_len) & (ts->index_cap - 1);
     while (ts->index[h]) {
         if (strcmp(ts->tensors[ts->index[h] - 1].name, name) == 0)
             return CKPT_E_FORMAT;
@@ -240,7 +240,7 @@ int ckpt_ts_add_tensor(struct ckpt_tensorset *ts, const struct ckpt_tensor *t, s
         grow((void **)&ts->tensors, &ts->cap_tensors, ts->n_tensors + 1, sizeof *ts->tensors))
         return ckpt_error_setf(err, CKPT_E_NOMEM, fname, "out of memory");
     ts->tensors[ts->n_tensors] = c;
-    rc = index_insert(ts, ts->n_tensors);
+    rc = index_insert(ts, ts->n_tensors, name_len);
     if (rc == CKPT_E_FORMAT)
         return ckpt_error_setf(err, CKPT_E_FORMAT, fname, "duplicate tensor name '%.*s'",
                                (int)(name_len > 200 ? 200 : name_len), t->name);
