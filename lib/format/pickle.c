@@ -58,6 +58,7 @@ struct ckpt_pickle {
     int in_frame;
     uint64_t base;
     int truncated;
+    int limit_hit; /* the last failed palloc was refused by pickle_max_alloc */
     struct ckpt_pickle_info info;
     struct ckpt_error *err;
 };
@@ -87,8 +88,10 @@ static void *palloc(struct ckpt_pickle *p, size_t n)
     n = (n + 15) & ~(size_t)15;
     if (n == 0)
         n = 16;
-    if (p->alloc + n > p->lim->pickle_max_alloc || n > SIZE_MAX / 2)
+    if (p->alloc + n > p->lim->pickle_max_alloc || n > SIZE_MAX / 2) {
+        p->limit_hit = 1;
         return NULL;
+    }
     struct pk_block *b = p->arena;
     if (!b || b->cap - b->used < n) {
         size_t cap = n > 65536 ? n : 65536;
@@ -109,7 +112,7 @@ static void *palloc(struct ckpt_pickle *p, size_t n)
 
 static int oom(struct ckpt_pickle *p)
 {
-    if (p->alloc >= p->lim->pickle_max_alloc / 2)
+    if (p->limit_hit)
         return perr(p, CKPT_E_LIMIT, "values built exceed %llu bytes",
                     (unsigned long long)p->lim->pickle_max_alloc);
     return perr(p, CKPT_E_NOMEM, "out of memory");
@@ -182,9 +185,10 @@ static int rec_grow(struct ckpt_pickle *p, void **arr, size_t *cap, size_t need,
     size_t n = *cap ? *cap * 2 : 16;
     if (n > SIZE_MAX / 2 / elem)
         return oom(p);
-    if (p->alloc + (n - *cap) * elem > p->lim->pickle_max_alloc)
-        return perr(p, CKPT_E_LIMIT, "values built exceed %llu bytes",
-                    (unsigned long long)p->lim->pickle_max_alloc);
+    if (p->alloc + (n - *cap) * elem > p->lim->pickle_max_alloc) {
+        p->limit_hit = 1;
+        return oom(p);
+    }
     void *q = realloc(*arr, n * elem);
     if (!q)
         return oom(p);
@@ -271,12 +275,24 @@ static int pop_mark(struct ckpt_pickle *p, size_t *from, size_t *n)
     return CKPT_OK;
 }
 
+static size_t memo_slot(const struct ckpt_pickle *p, uint64_t key)
+{
+    size_t h = (size_t)(key * 0x9E3779B97F4A7C15ull) & (p->mcap - 1);
+    while (p->mvals[h] && p->mkeys[h] != key)
+        h = (h + 1) & (p->mcap - 1);
+    return h;
+}
+
 static int memo_put(struct ckpt_pickle *p, uint64_t key, struct ckpt_pv *v)
 {
+    if (p->mcap && p->mvals[memo_slot(p, key)]) {
+        p->mvals[memo_slot(p, key)] = v; /* Python lets a PUT replace an entry */
+        return CKPT_OK;
+    }
+    if (p->mcount >= p->lim->pickle_max_memo)
+        return perr(p, CKPT_E_LIMIT, "more than %llu memo entries",
+                    (unsigned long long)p->lim->pickle_max_memo);
     if (p->mcount + 1 > p->mcap / 2) {
-        if (p->mcount >= p->lim->pickle_max_memo)
-            return perr(p, CKPT_E_LIMIT, "more than %llu memo entries",
-                        (unsigned long long)p->lim->pickle_max_memo);
         size_t n = p->mcap ? p->mcap * 2 : 256;
         uint64_t *nk = malloc(n * sizeof *nk);
         struct ckpt_pv **nv = calloc(n, sizeof *nv);
@@ -285,28 +301,26 @@ static int memo_put(struct ckpt_pickle *p, uint64_t key, struct ckpt_pv *v)
             free(nv);
             return oom(p);
         }
-        for (size_t i = 0; i < p->mcap; i++) {
-            if (!p->mvals[i])
-                continue;
-            size_t h = (size_t)(p->mkeys[i] * 0x9E3779B97F4A7C15ull) & (n - 1);
-            while (nv[h])
-                h = (h + 1) & (n - 1);
-            nk[h] = p->mkeys[i];
-            nv[h] = p->mvals[i];
-        }
-        free(p->mkeys);
-        free(p->mvals);
+        uint64_t *ok = p->mkeys;
+        struct ckpt_pv **ov = p->mvals;
+        size_t oc = p->mcap;
         p->mkeys = nk;
         p->mvals = nv;
         p->mcap = n;
+        for (size_t i = 0; i < oc; i++) {
+            if (!ov[i])
+                continue;
+            size_t h = memo_slot(p, ok[i]);
+            p->mkeys[h] = ok[i];
+            p->mvals[h] = ov[i];
+        }
+        free(ok);
+        free(ov);
     }
-    size_t h = (size_t)(key * 0x9E3779B97F4A7C15ull) & (p->mcap - 1);
-    while (p->mvals[h] && p->mkeys[h] != key)
-        h = (h + 1) & (p->mcap - 1);
-    if (!p->mvals[h])
-        p->mcount++;
+    size_t h = memo_slot(p, key);
     p->mkeys[h] = key;
     p->mvals[h] = v;
+    p->mcount++;
     return CKPT_OK;
 }
 
@@ -1146,6 +1160,7 @@ int ckpt_pickle_load(struct ckpt_pickle *p, const void *data, size_t size, uint6
     p->in_frame = 0;
     p->frame_end = 0;
     p->truncated = 0;
+    p->limit_hit = 0;
     p->sp = 0;
     p->nmarks = 0;
     p->mcount = 0;

@@ -10,3 +10,4 @@ else
   echo "20-torch.sh: SKIPPING real torch.save fixtures: /usr/bin/python3 cannot import torch" \
        "(scripts/install-deps.sh installs python3-torch)" >&2
 fi
+/usr/bin/python3 "$(dirname "$0")/../torch/gen_bad.py" "$out/bad"

@@ -101,5 +101,9 @@ with open(os.path.join(out, "legacy_lightning.ckpt"), "wb") as f:
     f.write(buf.getvalue())
 record("legacy_lightning.ckpt", wrapper["state_dict"])
 
+# a larger file (4 MiB of data) to show that opening reads only the directory and data.pkl
+big = OrderedDict([("big", torch.zeros(1024, 1024)), ("small", torch.ones(3))])
+save("big.ckpt", big, big)
+
 with open(os.path.join(out, "manifest.tsv"), "w") as f:
     f.write("\n".join(rows) + "\n")
