@@ -1041,10 +1041,13 @@ static int step(struct ckpt_pickle *p, int *stop, const struct ckpt_pv **result)
     case 'i': /* INST */
         if ((rc = readline(p, "INST", &s, &n)) || (rc = readline(p, "INST", &s2, &n2)))
             return rc;
-        if ((rc = pop_mark(p, &from, &n)))
-            return rc;
-        if (!(x = mkglobal(p, s, n, s2, n2)) || !(y = seq_from(p, CKPT_PV_TUPLE, from, n)))
-            return oom(p);
+        {
+            size_t nargs = 0; /* n still holds the module name's length */
+            if ((rc = pop_mark(p, &from, &nargs)))
+                return rc;
+            if (!(x = mkglobal(p, s, n, s2, n2)) || !(y = seq_from(p, CKPT_PV_TUPLE, from, nargs)))
+                return oom(p);
+        }
         if ((rc = rec_global(p, x)))
             return rc;
         return do_call(p, op, x, y, NULL);

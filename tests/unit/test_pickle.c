@@ -318,6 +318,19 @@ static void malformed(void **state)
     expect_error(P("Sno quotes\n."), NULL, CKPT_E_FORMAT, "quoted");
     expect_error(P("Iabc\n."), NULL, CKPT_E_FORMAT, "not a number");
     expect_error(P("cmod\n\xf8\n"), NULL, CKPT_E_FORMAT, "no STOP");
+    {
+        /* INST with arguments: the module name must not take the argument count's length
+         * (found by fuzz_pickle) */
+        struct ckpt_pickle *pk;
+        struct ckpt_error err;
+        int rc;
+        const struct ckpt_pv *v = load(&pk, P("(K\x01K\x02ilongmodulename\nC\n."), NULL, &rc, &err);
+        if (rc)
+            fail_msg("%s", err.msg);
+        assert_true(ckpt_pv_is_global(v->callable, "longmodulename", "C"));
+        assert_int_equal(v->args->n, 2);
+        ckpt_pickle_free(pk);
+    }
 }
 
 static void limits(void **state)
