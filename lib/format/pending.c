@@ -13,8 +13,3 @@ int ckpt_torchlegacy_parse(struct ckpt_tensorset *ts, struct ckpt_reader *r,
     (void)r;
     return ckpt_error_setf(err, CKPT_E_UNSUPPORTED, ckpt_ts_name(ts), "legacy reader pending");
 }
-int ckpt_diffusers_parse(struct ckpt_tensorset *ts, const char *dir, struct ckpt_error *err)
-{
-    (void)dir;
-    return ckpt_error_setf(err, CKPT_E_UNSUPPORTED, ckpt_ts_name(ts), "diffusers reader pending");
-}
