@@ -337,7 +337,7 @@ int main(int argc, char **argv)
         if (qi >= 0 && t->ndim >= 2 && nl >= 6 && !strcmp(t->name + nl - 6, "weight") &&
             ckpt_dtype_block(types[qi].dt, &be, &bb) && t->shape[t->ndim - 1] % be == 0) {
             k = qi;
-            any_quant = 1;
+            any_quant |= ckpt_dtype_is_quantized(types[qi].dt);
         }
         tix[i] = k;
         ckpt_dtype_nbytes(types[k].dt, t->numel, &sizes[i]);
