@@ -444,7 +444,8 @@ static int hash_one(struct run *run, size_t index, const char *path, size_t bloc
         else
             j->cons[i].started = 1;
     }
-    if (!rc)
+    /* nothing to read when no stream is needed (autov3 alone of a file that is not safetensors) */
+    if (!rc && j->ncons)
         rc = read_all(j, fd, path, err);
     pthread_mutex_lock(&j->mu);
     j->done = 1;
