@@ -59,7 +59,7 @@ struct ckpt_hash_options {
     void *progress_user;
     volatile int *cancel;             /* if not NULL, a nonzero value cancels (checked per block) */
     unsigned jobs;                    /* files hashed at once by ckpt_hash_files; 0 = automatic */
-    size_t block_size;                /* bytes per read; 0 = 2 MiB (rounded to 64 KiB, <= 8 MiB) */
+    size_t block_size;                /* bytes per read; 0 = 1 MiB (rounded to 64 KiB, <= 8 MiB) */
     const struct ckpt_limits *limits; /* for the safetensors header check; NULL = defaults */
 };
 
