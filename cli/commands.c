@@ -15,5 +15,28 @@ const struct cli_command cli_commands[] = {
      "\n"
      "Exit status: 0 when every file was read, 1 when any could not be.\n",
      cmd_inspect},
+    {"hash", "compute sha256, autov1/2/3, crc32 and blake3 of model files in one read",
+     "hash [--only LIST] [--jobs N] [--json] [--progress] FILE...\n"
+     "\n"
+     "Reads each FILE once and computes the hashes model sites and UIs identify files by:\n"
+     "  sha256   SHA-256 of the whole file (64 hex)\n"
+     "  autov1   A1111's legacy hash: SHA-256 of the 64 KiB at offset 1 MiB (8 hex)\n"
+     "  autov2   the first 10 hex of sha256 (A1111's and Civitai's short hash)\n"
+     "  autov3   SHA-256 of a safetensors file's bytes after its header (12 hex; '-' / null\n"
+     "           for other formats)\n"
+     "  crc32    zlib's CRC-32 of the whole file (8 hex)\n"
+     "  blake3   BLAKE3 of the whole file (64 hex)\n"
+     "The hashes run in parallel threads and several files are hashed at once.\n"
+     "\n"
+     "  --only LIST  comma-separated subset of the names above (default: all)\n"
+     "  --jobs N     files hashed at once (default: automatic, by cores and memory)\n"
+     "  --json       an array of {path, size, <each hash asked for>}; a file that failed is\n"
+     "               {path, error}\n"
+     "  --progress   progress bar on stderr (drawn anyway on a terminal for files > 256 MiB)\n"
+     "\n"
+     "With one hash, each line is 'HEX  PATH' as sha256sum and b3sum print; otherwise a table.\n"
+     "Exit status: 0 when every file was hashed, 1 when any could not be (unreadable, a\n"
+     "directory, or changed while being read: no hash is printed for it), 2 for usage errors.\n",
+     cmd_hash},
     {0, 0, 0, 0},
 };

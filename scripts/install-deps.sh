@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config clang lld libclang-rt-14-dev
   zlib1g-dev libssl-dev libjansson-dev libsqlite3-dev libmicrohttpd-dev
-  libcmocka-dev
+  libcmocka-dev libisal-dev
   b3sum python3 python3-torch python3-numpy
   strace
 )
