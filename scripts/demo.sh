@@ -12,3 +12,6 @@ for f in $(find "$lib" -type f | sort); do
   $ck inspect --summary "$f" | sed -n '1,5p'
   echo
 done
+
+echo "== ckptdb hash (every community hash in one pass)"
+$ck hash "$lib"/Lora/* "$lib"/VAE/* "$lib"/embeddings/* "$lib/Stable-diffusion/v1-5-pruned-emaonly.safetensors"
