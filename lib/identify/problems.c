@@ -68,9 +68,11 @@ void id_precision(struct id_ctx *c)
     parts[0] = 0;
     for (int p = 1; p < CKPT_PREC_COUNT; p++)
         if (by[p] && o < sizeof parts) {
-            int n = snprintf(parts + o, sizeof parts - o, "%s%s %.1f%%", o ? ", " : "",
-                             ckpt_precision_name((enum ckpt_precision)p),
-                             100.0 * (double)by[p] / (double)total);
+            double pct = 100.0 * (double)by[p] / (double)total;
+            int n = pct < 0.1 ? snprintf(parts + o, sizeof parts - o, "%s%s <0.1%%", o ? ", " : "",
+                                         ckpt_precision_name((enum ckpt_precision)p))
+                              : snprintf(parts + o, sizeof parts - o, "%s%s %.1f%%", o ? ", " : "",
+                                         ckpt_precision_name((enum ckpt_precision)p), pct);
             if (n > 0)
                 o += (size_t)n;
         }
@@ -190,8 +192,9 @@ static void ema_and_junk(struct id_ctx *c)
     for (size_t i = 0; i < c->n && !example; i++)
         if (c->role[i] == ROLE_OTHER)
             example = ckpt_tensorset_tensor(c->ts, i)->name;
-    idc_problem(c, "junk-keys", "%zu tensors (%s) belong to no component, e.g. '%s'", n,
-                hb(c->bytes[ROLE_OTHER], b, sizeof b), example ? example : "?");
+    idc_problem(c, "junk-keys", "%zu tensor%s (%s) belong%s to no component, e.g. '%s'", n,
+                n == 1 ? "" : "s", hb(c->bytes[ROLE_OTHER], b, sizeof b), n == 1 ? "s" : "",
+                example ? example : "?");
 }
 
 static void precision_waste(struct id_ctx *c)
@@ -228,6 +231,43 @@ static void clip_mislabelled(struct id_ctx *c)
                     c->count[ROLE_TE_NAI]);
 }
 
+static double pos_value(enum ckpt_dtype dt, const unsigned char *buf, uint64_t k)
+{
+    switch (dt) {
+    case CKPT_DT_I64: {
+        int64_t x;
+        memcpy(&x, buf + k * 8, 8);
+        return (double)x;
+    }
+    case CKPT_DT_I32: {
+        int32_t x;
+        memcpy(&x, buf + k * 4, 4);
+        return x;
+    }
+    case CKPT_DT_F32: {
+        float x;
+        memcpy(&x, buf + k * 4, 4);
+        return x;
+    }
+    case CKPT_DT_F64: {
+        double x;
+        memcpy(&x, buf + k * 8, 8);
+        return x;
+    }
+    default: {
+        uint16_t h;
+        memcpy(&h, buf + k * 2, 2);
+        return dt == CKPT_DT_F16 ? ckpt_f16_to_f32(h) : ckpt_bf16_to_f32(h);
+    }
+    }
+}
+
+/* Right when what torch's .long() makes of it (truncation) is k and nothing was cut off. */
+static int pos_ok(double v, uint64_t k)
+{
+    return v == (double)k;
+}
+
 static void position_ids(struct id_ctx *c)
 {
     for (size_t i = 0; i < c->n; i++) {
@@ -262,52 +302,34 @@ static void position_ids(struct id_ctx *c)
             continue;
         }
         c->r->data_bytes_read += t->nbytes;
-        char list[200];
-        size_t o = 0, bad = 0;
+        /* runs of wrong positions with the same error print as one range */
+        char list[240];
+        size_t o = 0, bad = 0, runs = 0;
         list[0] = 0;
+        double vals[77];
+        for (uint64_t k = 0; k < 77; k++)
+            vals[k] = pos_value(t->dtype, buf, k);
         for (uint64_t k = 0; k < 77; k++) {
-            double v;
-            switch (t->dtype) {
-            case CKPT_DT_I64: {
-                int64_t x;
-                memcpy(&x, buf + k * 8, 8);
-                v = (double)x;
-                break;
-            }
-            case CKPT_DT_I32: {
-                int32_t x;
-                memcpy(&x, buf + k * 4, 4);
-                v = x;
-                break;
-            }
-            case CKPT_DT_F32: {
-                float x;
-                memcpy(&x, buf + k * 4, 4);
-                v = x;
-                break;
-            }
-            case CKPT_DT_F64:
-                memcpy(&v, buf + k * 8, 8);
-                break;
-            default: {
-                uint16_t h;
-                memcpy(&h, buf + k * 2, 2);
-                v = t->dtype == CKPT_DT_F16 ? ckpt_f16_to_f32(h) : ckpt_bf16_to_f32(h);
-            }
-            }
-            /* what torch's .long() makes of it: truncation toward zero */
-            long long as_int = v > -1e18 && v < 1e18 ? (long long)v : -1;
-            if (as_int == (long long)k && v == (double)as_int)
+            if (pos_ok(vals[k], k))
                 continue;
-            bad++;
-            if (o < sizeof list - 40) {
-                int nn = snprintf(list + o, sizeof list - o, "%s%llu holds %.6g", o ? ", " : "",
-                                  (unsigned long long)k, v);
+            uint64_t e = k;
+            while (e + 1 < 77 && !pos_ok(vals[e + 1], e + 1) &&
+                   vals[e + 1] - (double)(e + 1) == vals[k] - (double)k)
+                e++;
+            bad += e - k + 1;
+            if (++runs <= 6 && o < sizeof list - 60) {
+                int nn = e == k
+                             ? snprintf(list + o, sizeof list - o, "%s%llu holds %.6g",
+                                        o ? ", " : "", (unsigned long long)k, vals[k])
+                             : snprintf(list + o, sizeof list - o, "%s%llu..%llu hold %.6g..%.6g",
+                                        o ? ", " : "", (unsigned long long)k, (unsigned long long)e,
+                                        vals[k], vals[e]);
                 if (nn > 0)
                     o += (size_t)nn;
-            } else if (o < sizeof list - 5) {
+            } else if (runs == 7 && o < sizeof list - 6) {
                 o += (size_t)snprintf(list + o, sizeof list - o, ", ...");
             }
+            k = e;
         }
         if (bad)
             idc_problem(c, "broken-clip-position-ids",
@@ -339,7 +361,9 @@ static const struct shape_rule shape_rules[] = {
      "this family's UNet works on 4-channel latents"},
     {F(SD3_MEDIUM) | F(SD35_MEDIUM) | F(SD35_LARGE) | F(FLUX_DEV) | F(FLUX_SCHNELL), ROLE_VAE,
      "decoder.conv_in.weight", 1, 16, "this family works on 16-channel latents"},
-    {F(SD2), ROLE_TE, "model.token_embedding.weight", 1, 1024,
+    {F(SD1), ROLE_TE, "token_embedding.weight", 1, 768,
+     "SD1's UNet attends to a 768-wide CLIP ViT-L"},
+    {F(SD2), ROLE_TE, "embeddings.token_embedding.weight", 1, 1024,
      "SD2's UNet attends to a 1024-wide OpenCLIP-H"},
     {F(SD2), ROLE_TE, "token_embedding.weight", 1, 1024,
      "SD2's UNet attends to a 1024-wide OpenCLIP-H"},

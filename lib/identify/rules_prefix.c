@@ -26,7 +26,7 @@ static const struct prefix_row prefixes[] = {
     {"conditioner.embedders.0.transformer.text_model.", ROLE_TE, 0},
     {"conditioner.embedders.0.model.", ROLE_OPENCLIP0, 0},
     {"conditioner.embedders.1.model.", ROLE_TE2, 0},
-    {"conditioner.embedders.", ROLE_IMGENC, 0}, /* SVD: open_clip visual, frame encoder */
+    {"conditioner.embedders.0.open_clip.", ROLE_IMGENC, 0}, /* SVD's OpenCLIP-H image encoder */
     {"depth_model.", ROLE_DEPTH, 0},
     {"embedder.", ROLE_UNCLIP, 0},
     {"noise_augmentor.", ROLE_UNCLIP, 0},
@@ -169,6 +169,9 @@ void id_assign_roles(struct id_ctx *c)
             }
             if (role == ROLE_OTHER)
                 role = bare_role(name);
+            /* the autoencoder's training-loss discriminator is not part of the VAE */
+            if (role == ROLE_VAE && !strncmp(name + strip, "loss.", 5))
+                role = ROLE_OTHER;
         }
         c->role[i] = (uint8_t)role;
         c->strip[i] = (uint16_t)(strip < 0xffff ? strip : 0);
