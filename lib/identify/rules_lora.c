@@ -33,49 +33,56 @@ enum part {
     P_COUNT
 };
 
-static const struct {
-    const char *suffix;
+/* Part names: the last segment of a key ("hada_w1_a"), or the segment before ".weight"
+ * ("lora_down" in "x.lora_down.weight"). Looked up by segment, not by trying every suffix:
+ * this runs on every key of every file. */
+struct part_name {
+    const char *seg;
+    uint8_t len;
     uint8_t part;
-} parts[] = {
-    {".lora_down.weight", P_LORA},
-    {".lora_up.weight", P_LORA},
-    {".lora_mid.weight", P_MID},
-    {".lora_A.weight", P_PEFT},
-    {".lora_B.weight", P_PEFT},
-    {"_lora.down.weight", P_OLD},
-    {"_lora.up.weight", P_OLD},
-    {".lora.down.weight", P_OLD},
-    {".lora.up.weight", P_OLD},
-    {".hada_w1_a", P_LOHA},
-    {".hada_w1_b", P_LOHA},
-    {".hada_w2_a", P_LOHA},
-    {".hada_w2_b", P_LOHA},
-    {".hada_t1", P_LOHA},
-    {".hada_t2", P_LOHA},
-    {".lokr_w1", P_LOKR},
-    {".lokr_w1_a", P_LOKR},
-    {".lokr_w1_b", P_LOKR},
-    {".lokr_w2", P_LOKR},
-    {".lokr_w2_a", P_LOKR},
-    {".lokr_w2_b", P_LOKR},
-    {".lokr_t1", P_LOKR},
-    {".lokr_t2", P_LOKR},
-    {".oft_blocks", P_OFT},
-    {".oft_diag", P_OFT},
-    {".a1.weight", P_GLORA},
-    {".a2.weight", P_GLORA},
-    {".b1.weight", P_GLORA},
-    {".b2.weight", P_GLORA},
-    {".bm.weight", P_GLORA},
-    {".on_input", P_IA3},
-    {".diff", P_FULL},
-    {".diff_b", P_FULL},
-    {".w_norm", P_NORM},
-    {".b_norm", P_NORM},
-    {".dora_scale", P_DORA},
-    {".lora_magnitude_vector", P_DORA},
-    {".lora_magnitude_vector.weight", P_DORA},
-    {".alpha", P_AUX},
+};
+#define PN(s, p)                                                                                   \
+    {                                                                                              \
+        s, sizeof(s) - 1, p                                                                        \
+    }
+static const struct part_name tail_parts[] = {
+    PN("hada_w1_a", P_LOHA),
+    PN("hada_w1_b", P_LOHA),
+    PN("hada_w2_a", P_LOHA),
+    PN("hada_w2_b", P_LOHA),
+    PN("hada_t1", P_LOHA),
+    PN("hada_t2", P_LOHA),
+    PN("lokr_w1", P_LOKR),
+    PN("lokr_w1_a", P_LOKR),
+    PN("lokr_w1_b", P_LOKR),
+    PN("lokr_w2", P_LOKR),
+    PN("lokr_w2_a", P_LOKR),
+    PN("lokr_w2_b", P_LOKR),
+    PN("lokr_t1", P_LOKR),
+    PN("lokr_t2", P_LOKR),
+    PN("oft_blocks", P_OFT),
+    PN("oft_diag", P_OFT),
+    PN("on_input", P_IA3),
+    PN("diff", P_FULL),
+    PN("diff_b", P_FULL),
+    PN("w_norm", P_NORM),
+    PN("b_norm", P_NORM),
+    PN("dora_scale", P_DORA),
+    PN("lora_magnitude_vector", P_DORA),
+    PN("alpha", P_AUX),
+};
+static const struct part_name weight_parts[] = {
+    PN("lora_down", P_LORA),
+    PN("lora_up", P_LORA),
+    PN("lora_mid", P_MID),
+    PN("lora_A", P_PEFT),
+    PN("lora_B", P_PEFT),
+    PN("a1", P_GLORA),
+    PN("a2", P_GLORA),
+    PN("b1", P_GLORA),
+    PN("b2", P_GLORA),
+    PN("bm", P_GLORA),
+    PN("lora_magnitude_vector", P_DORA),
 };
 
 /* Module prefixes of kohya / LyCORIS files: every key under them is part of the network. */
@@ -83,42 +90,69 @@ static const char *const module_prefixes[] = {
     "lora_unet_", "lora_te_",          "lora_te1_",        "lora_te2_",   "lora_te3_", "lycoris_",
     "oft_unet_",  "lora_transformer_", "lora_prior_unet_", "bundle_emb.", NULL};
 
-static int ends_with(const char *s, size_t ls, const char *suf)
-{
-    size_t l = strlen(suf);
-    return ls >= l && !memcmp(s + ls - l, suf, l);
-}
-
 static int has_module_prefix(const char *name)
 {
+    if (name[0] != 'l' && name[0] != 'o' && name[0] != 'b')
+        return 0;
     for (int i = 0; module_prefixes[i]; i++)
         if (!strncmp(name, module_prefixes[i], strlen(module_prefixes[i])))
             return 1;
     return 0;
 }
 
-/* Part type of a tensor name (P_NONE when it is not a network part); *suffix = the part. */
+static int seg_lookup(const struct part_name *t, size_t n, const char *seg, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i].len == len && !memcmp(t[i].seg, seg, len))
+            return t[i].part;
+    return P_NONE;
+}
+
+/* Part type of a tensor name (P_NONE when it is not a network part); *suffix = where the part
+ * begins (the '.' or '_' before it), so name..suffix is the module. */
 static int part_of(const char *name, const char **suffix)
 {
     size_t l = strlen(name);
+    const char *last = memrchr(name, '.', l);
     int best = P_NONE;
-    size_t bestlen = 0;
-    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
-        if (ends_with(name, l, parts[i].suffix) && strlen(parts[i].suffix) > bestlen) {
-            best = parts[i].part;
-            bestlen = strlen(parts[i].suffix);
+    const char *at = name + l;
+    if (last) {
+        const char *tail = last + 1;
+        size_t tl = (size_t)(name + l - tail);
+        if (tl == 6 && !memcmp(tail, "weight", 6)) {
+            const char *prev = last > name ? memrchr(name, '.', (size_t)(last - name)) : NULL;
+            if (prev) {
+                const char *seg = prev + 1;
+                size_t sl = (size_t)(last - seg);
+                best =
+                    seg_lookup(weight_parts, sizeof weight_parts / sizeof *weight_parts, seg, sl);
+                at = prev;
+                if (best == P_NONE &&
+                    ((sl == 4 && !memcmp(seg, "down", 4)) || (sl == 2 && !memcmp(seg, "up", 2)))) {
+                    /* old diffusers: "to_k_lora.down.weight" or "to_k.lora.down.weight" */
+                    if (prev - name >= 5 && !memcmp(prev - 4, "lora", 4) &&
+                        (prev[-5] == '_' || prev[-5] == '.')) {
+                        best = P_OLD;
+                        at = prev - 5;
+                    }
+                }
+            }
+        } else {
+            best = seg_lookup(tail_parts, sizeof tail_parts / sizeof *tail_parts, tail, tl);
+            at = last;
         }
+    }
     if (best == P_NONE && has_module_prefix(name)) {
         /* IA3 "weight" and the generic parts under a kohya module name */
-        if (ends_with(name, l, ".weight"))
+        if (l >= 7 && !memcmp(name + l - 7, ".weight", 7))
             best = strncmp(name, "bundle_emb.", 11) ? P_IA3 : P_AUX;
         else
             best = P_AUX;
         const char *dot = strchr(name, '.');
-        bestlen = dot ? l - (size_t)(dot - name) : 0;
+        at = dot ? dot : name + l;
     }
     if (suffix)
-        *suffix = name + l - bestlen;
+        *suffix = best == P_NONE ? name + l : at;
     return best;
 }
 

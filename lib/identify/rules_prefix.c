@@ -11,43 +11,52 @@
 
 struct prefix_row {
     const char *prefix;
+    uint8_t len;
     uint8_t role;
     uint8_t need_stem; /* the rest must start with one of the role's bare stems */
 };
 
 /* First match wins: longer, more specific prefixes first. */
 static const struct prefix_row prefixes[] = {
-    {"model.diffusion_model.", ROLE_UNET, 0},
-    {"model_ema.", ROLE_EMA, 0},
-    {"first_stage_model.", ROLE_VAE, 0},
-    {"cond_stage_model.transformer.text_model.", ROLE_TE, 0},
-    {"cond_stage_model.transformer.", ROLE_TE_NAI, 0}, /* NovelAI-era files: no text_model. */
-    {"cond_stage_model.model.", ROLE_TE, 0},
-    {"conditioner.embedders.0.transformer.text_model.", ROLE_TE, 0},
-    {"conditioner.embedders.0.model.", ROLE_OPENCLIP0, 0},
-    {"conditioner.embedders.1.model.", ROLE_TE2, 0},
-    {"conditioner.embedders.0.open_clip.", ROLE_IMGENC, 0}, /* SVD's OpenCLIP-H image encoder */
-    {"depth_model.", ROLE_DEPTH, 0},
-    {"embedder.", ROLE_UNCLIP, 0},
-    {"noise_augmentor.", ROLE_UNCLIP, 0},
-    {"control_model.", ROLE_CONTROL, 0},
-    {"text_encoders.clip_l.transformer.", ROLE_TE, 0},
-    {"text_encoders.clip_g.transformer.", ROLE_TE2, 0},
-    {"text_encoders.t5xxl.transformer.", ROLE_T5, 0},
+    {"model.diffusion_model.", sizeof("model.diffusion_model.") - 1, ROLE_UNET, 0},
+    {"model_ema.", sizeof("model_ema.") - 1, ROLE_EMA, 0},
+    {"first_stage_model.", sizeof("first_stage_model.") - 1, ROLE_VAE, 0},
+    {"cond_stage_model.transformer.text_model.",
+     sizeof("cond_stage_model.transformer.text_model.") - 1, ROLE_TE, 0},
+    {"cond_stage_model.transformer.", sizeof("cond_stage_model.transformer.") - 1, ROLE_TE_NAI,
+     0}, /* NovelAI-era files: no text_model. */
+    {"cond_stage_model.model.", sizeof("cond_stage_model.model.") - 1, ROLE_TE, 0},
+    {"conditioner.embedders.0.transformer.text_model.",
+     sizeof("conditioner.embedders.0.transformer.text_model.") - 1, ROLE_TE, 0},
+    {"conditioner.embedders.0.model.", sizeof("conditioner.embedders.0.model.") - 1, ROLE_OPENCLIP0,
+     0},
+    {"conditioner.embedders.1.model.", sizeof("conditioner.embedders.1.model.") - 1, ROLE_TE2, 0},
+    {"conditioner.embedders.0.open_clip.", sizeof("conditioner.embedders.0.open_clip.") - 1,
+     ROLE_IMGENC, 0}, /* SVD's OpenCLIP-H image encoder */
+    {"depth_model.", sizeof("depth_model.") - 1, ROLE_DEPTH, 0},
+    {"embedder.", sizeof("embedder.") - 1, ROLE_UNCLIP, 0},
+    {"noise_augmentor.", sizeof("noise_augmentor.") - 1, ROLE_UNCLIP, 0},
+    {"control_model.", sizeof("control_model.") - 1, ROLE_CONTROL, 0},
+    {"text_encoders.clip_l.transformer.", sizeof("text_encoders.clip_l.transformer.") - 1, ROLE_TE,
+     0},
+    {"text_encoders.clip_g.transformer.", sizeof("text_encoders.clip_g.transformer.") - 1, ROLE_TE2,
+     0},
+    {"text_encoders.t5xxl.transformer.", sizeof("text_encoders.t5xxl.transformer.") - 1, ROLE_T5,
+     0},
     /* diffusers folders (names as the diffusers reader gives them) */
-    {"unet/", ROLE_UNET, 0},
-    {"transformer/", ROLE_UNET, 0},
-    {"prior/", ROLE_UNET, 0},
-    {"decoder/", ROLE_UNET, 0},
-    {"vae/", ROLE_VAE, 0},
-    {"text_encoder/", ROLE_TE, 0},
-    {"text_encoder_2/", ROLE_TE2, 0},
-    {"text_encoder_3/", ROLE_T5, 0},
+    {"unet/", sizeof("unet/") - 1, ROLE_UNET, 0},
+    {"transformer/", sizeof("transformer/") - 1, ROLE_UNET, 0},
+    {"prior/", sizeof("prior/") - 1, ROLE_UNET, 0},
+    {"decoder/", sizeof("decoder/") - 1, ROLE_UNET, 0},
+    {"vae/", sizeof("vae/") - 1, ROLE_VAE, 0},
+    {"text_encoder/", sizeof("text_encoder/") - 1, ROLE_TE, 0},
+    {"text_encoder_2/", sizeof("text_encoder_2/") - 1, ROLE_TE2, 0},
+    {"text_encoder_3/", sizeof("text_encoder_3/") - 1, ROLE_T5, 0},
     /* ComfyUI / Forge / Cascade-style short prefixes: only in front of real stems */
-    {"model.", ROLE_UNET, 1},
-    {"diffusion_model.", ROLE_UNET, 1},
-    {"vae.", ROLE_VAE, 1},
-    {"text_encoder.", ROLE_TE, 1},
+    {"model.", sizeof("model.") - 1, ROLE_UNET, 1},
+    {"diffusion_model.", sizeof("diffusion_model.") - 1, ROLE_UNET, 1},
+    {"vae.", sizeof("vae.") - 1, ROLE_VAE, 1},
+    {"text_encoder.", sizeof("text_encoder.") - 1, ROLE_TE, 1},
 };
 
 /* Bare stems, checked in this order (T5 before VAE: both start "encoder."). */
@@ -102,7 +111,7 @@ static const char *const markers[] = {"v_pred", "ztsnr", "edm_mean", "edm_std", 
 static int in_list(const char *s, const char *const *list)
 {
     for (int i = 0; list[i]; i++)
-        if (!strcmp(s, list[i]))
+        if (s[0] == list[i][0] && !strcmp(s, list[i]))
             return 1;
     return 0;
 }
@@ -110,7 +119,7 @@ static int in_list(const char *s, const char *const *list)
 static int starts_any(const char *s, const char *const *list)
 {
     for (int i = 0; list[i]; i++)
-        if (!strncmp(s, list[i], strlen(list[i])))
+        if (s[0] == list[i][0] && !strncmp(s, list[i], strlen(list[i])))
             return 1;
     return 0;
 }
@@ -157,7 +166,9 @@ void id_assign_roles(struct id_ctx *c)
         } else {
             for (size_t k = 0; k < sizeof prefixes / sizeof *prefixes; k++) {
                 const struct prefix_row *p = &prefixes[k];
-                size_t pl = strlen(p->prefix);
+                size_t pl = p->len;
+                if (name[0] != p->prefix[0])
+                    continue;
                 if (strncmp(name, p->prefix, pl) != 0)
                     continue;
                 if (p->need_stem && !stem_ok(p->role, name + pl))
