@@ -341,13 +341,9 @@ static int parse_reader(struct ckpt_tensorset *ts, struct ckpt_reader *r, struct
             return ckpt_error_setf(err, CKPT_E_UNSUPPORTED, name,
                                    "a tar archive (the pre-2018 torch format), not supported");
     }
-    if (head[0] == 0x80 || has_ext(name, ".ckpt") || has_ext(name, ".pt") ||
-        has_ext(name, ".pth")) {
-        if (head[0] == 0x80)
-            return ckpt_torchlegacy_parse(ts, r, err);
-    }
-    if (has_ext(name, ".safetensors") || has_ext(name, ".sft"))
-        return ckpt_safetensors_parse(ts, r, err);
+    /* safetensors before pickle: a header length whose low byte is 0x80 (1 file in 256) must
+     * not be taken for a pickle PROTO opcode; a pickle never has '{' at offset 8 (the legacy
+     * torch magic puts 0xa8 there) */
     if (hn >= 9) {
         uint64_t n = 0;
         for (int i = 7; i >= 0; i--)
@@ -356,6 +352,13 @@ static int parse_reader(struct ckpt_tensorset *ts, struct ckpt_reader *r, struct
         if (n <= size - 8 && (c == '{' || c == ' ' || c == '\t' || c == '\n' || c == '\r'))
             return ckpt_safetensors_parse(ts, r, err);
     }
+    if (head[0] == 0x80 || has_ext(name, ".ckpt") || has_ext(name, ".pt") ||
+        has_ext(name, ".pth")) {
+        if (head[0] == 0x80)
+            return ckpt_torchlegacy_parse(ts, r, err);
+    }
+    if (has_ext(name, ".safetensors") || has_ext(name, ".sft"))
+        return ckpt_safetensors_parse(ts, r, err);
     return ckpt_error_setf(err, CKPT_E_UNSUPPORTED, name,
                            "not a model file ckptdb recognises (starts with %02x %02x %02x %02x)",
                            head[0], hn > 1 ? head[1] : 0, hn > 2 ? head[2] : 0,
