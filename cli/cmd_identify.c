@@ -71,9 +71,9 @@ static void human_row(const char *path, const struct ckpt_identify_result *r, in
         snprintf(kindbuf, sizeof kindbuf, "%s/%s", kind, ckpt_network_name(r->network));
         kind = kindbuf;
     }
-    printf("%-40s %-18s %-13s %-11s %-8s %-11s %-9s %s\n", path, kind, ckpt_family_name(r->family),
+    printf("%-15s %-12s %-11s %-8s %-10s %-9s %-16s %s\n", kind, ckpt_family_name(r->family),
            or_dash(ckpt_ecosystem_name(r->ecosystem)), or_dash(ckpt_variant_name(r->variant)), pred,
-           or_dash(ckpt_precision_name(r->precision)), o ? probs : "-");
+           or_dash(ckpt_precision_name(r->precision)), o ? probs : "-", path);
     if (verbose) {
         for (size_t i = 0; i < r->n_problems; i++)
             printf("    problem %s: %s\n", r->problems[i].code, r->problems[i].message);
@@ -106,8 +106,8 @@ int cmd_identify(struct cli_ctx *ctx, int argc, char **argv)
     if (ctx->json)
         ckpt_json_arr_begin(&j);
     else if (!ctx->quiet)
-        printf("%-40s %-18s %-13s %-11s %-8s %-11s %-9s %s\n", "PATH", "KIND", "FAMILY",
-               "ECOSYSTEM", "VARIANT", "PREDICTION", "PRECISION", "PROBLEMS");
+        printf("%-15s %-12s %-11s %-8s %-10s %-9s %-16s %s\n", "KIND", "FAMILY", "ECOSYSTEM",
+               "VARIANT", "PREDICTION", "PRECISION", "PROBLEMS", "PATH");
     uint64_t total_read = 0, total_size = 0, files_ok = 0;
     dashdash = 0;
     for (int i = 1; i < argc; i++) {
