@@ -6,10 +6,11 @@
  * record STORED, its data aligned to 64 bytes with torch's "FB" extra-field padding, local
  * headers with flags 0x0808 and zero sizes followed by data descriptors, a central directory
  * with the real sizes and CRCs, and the ZIP64 end records torch always writes (plus ZIP64 extra
- * fields on records whose size or offset needs them, as miniz does). --deflate deflates the
- * storages (torch never does; other zip tools do). --legacy writes the pre-1.6 stream instead:
- * five pickles (magic number, 1001, sys_info, the object, the storage keys) then each storage
- * as an 8-byte element count and its bytes.
+ * fields on records whose size or offset needs them, as miniz does); --no-byteorder leaves the
+ * byteorder record out, as torch < 2.1 does (the whole file is then byte-identical to torch
+ * 1.13's). --deflate deflates the storages (torch never does; other zip tools do). --legacy writes
+ * the pre-1.6 stream instead: five pickles (magic number, 1001, sys_info, the object, the storage
+ * keys) then each storage as an 8-byte element count and its bytes.
  *
  * data.pkl is what CPython's C pickler emits for torch.save of a module's state_dict: an
  * OrderedDict (GLOBAL/STACK_GLOBAL + EMPTY_TUPLE + REDUCE), items in MARK/SETITEMS batches of
@@ -761,10 +762,11 @@ static int cmp_key(const void *a, const void *b)
     return strcmp((*(const struct item *const *)a)->key, (*(const struct item *const *)b)->key);
 }
 
-static void write_zip(struct ckpt_tensorset *ts, struct pk *p, int deflate_storages)
+static void write_zip(struct ckpt_tensorset *ts, struct pk *p, int deflate_storages, int byteorder)
 {
     zip_record("data.pkl", p->b.data, p->b.len);
-    zip_record("byteorder", "little", 6);
+    if (byteorder) /* torch >= 2.1 */
+        zip_record("byteorder", "little", 6);
     struct item **order = malloc((nitems ? nitems : 1) * sizeof *order);
     if (!order)
         die("out of memory");
@@ -875,8 +877,9 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: st2torch IN.safetensors -o OUT [--protocol 2..5] [--legacy] [--deflate]\n"
-            "         [--lightning GLOBAL_STEP] [--archive-name NAME] [--force]\n"
+            "         [--lightning GLOBAL_STEP] [--archive-name NAME] [--no-byteorder] [--force]\n"
             "  Writes what torch.save writes (zip layout; --legacy: the pre-1.6 stream).\n"
+            "  --no-byteorder leaves out the byteorder record, as torch < 2.1 does.\n"
             "  The archive folder is OUT's base name without extension unless --archive-name\n"
             "  (torch.save through a file object uses 'archive').\n");
     exit(2);
@@ -895,7 +898,7 @@ static uint64_t parse_u64(const char *s)
 int main(int argc, char **argv)
 {
     const char *in = NULL, *outp = NULL, *arch = NULL;
-    int proto = 2, legacy = 0, deflate_storages = 0, force = 0, lightning = 0;
+    int proto = 2, legacy = 0, deflate_storages = 0, force = 0, lightning = 0, byteorder = 1;
     uint64_t step = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -905,6 +908,8 @@ int main(int argc, char **argv)
             legacy = 1;
         else if (!strcmp(a, "--deflate"))
             deflate_storages = 1;
+        else if (!strcmp(a, "--no-byteorder"))
+            byteorder = 0;
         else if (a[0] == '-' && a[1]) {
             if (!v)
                 usage();
@@ -925,7 +930,8 @@ int main(int argc, char **argv)
         else
             usage();
     }
-    if (!in || !outp || proto < 2 || proto > 5 || (legacy && (deflate_storages || arch)))
+    if (!in || !outp || proto < 2 || proto > 5 ||
+        (legacy && (deflate_storages || arch || !byteorder)))
         usage();
     char *base = NULL;
     if (!legacy) {
@@ -976,7 +982,7 @@ int main(int argc, char **argv)
         pk_begin(&p, proto);
         pk_object(&p, 0, lightning, step);
         pk_end(&p);
-        write_zip(ts, &p, deflate_storages);
+        write_zip(ts, &p, deflate_storages, byteorder);
         ckpt_buf_free(&p.b);
     }
     if (ckpt_atomic_commit(out, &err)) {
