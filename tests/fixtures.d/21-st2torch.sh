@@ -2,7 +2,7 @@
 # torch checkpoints written by tools/st2torch from mkfixture safetensors inputs, under OUT/st2torch/:
 # every mode (protocols 2-5, --lightning, --archive-name, --legacy, --deflate, --no-byteorder) on
 # small random inputs (F16, F32 + odd shapes, BF16, a >1000-tensor LoRA), SD 1.5 full key lists
-# with sparse data, and a > 4 GiB sparse F32 SD 1.5 (ZIP64; costs no disk).
+# with sparse data, and > 4 GiB sparse F32 SD 1.5 with EMA and a 4 GiB storage (ZIP64; no disk).
 # OUT/st2torch/pairs.tsv lists: output, its safetensors input, "torch" when the output is small
 # enough for tests/torch/check_st2torch.py to load with the real torch, else "-".
 set -euo pipefail
@@ -28,7 +28,9 @@ $mk -o in-sd15-f16.safetensors --force --seed 15 --data sparse --dtype F16 "${sd
 # one storage of more than 4 GiB (a ZIP64 size, not only offsets), then one after it
 $mk -o in-huge.safetensors --force --data sparse --tensor a.huge:F32:1074000000 \
   --tensor b.small:F16:3,5
-$mk -o in-sd15-f32.safetensors --force --seed 16 --data sparse --dtype F32 "${sd15[@]}"
+# SD 1.5 fp32 with its EMA weights (as the original sd-v1-5.ckpt): 7.7 GB, past 4 GiB
+$mk -o in-sd15-ema-f32.safetensors --force --seed 16 --data sparse --dtype F32 "${sd15[@]}" \
+  --keys UNET-v1-EMA:model_ema.
 
 w() { # w INPUT OUTPUT TORCH ARGS...
   local in=$1 o=$2 t=$3
@@ -53,6 +55,6 @@ w in-lora.safetensors lora-p2.pt torch --no-byteorder
 w in-lora.safetensors lora-p4.pt torch --protocol 4
 w in-sd15-f16.safetensors sd15-f16.ckpt - --archive-name archive --lightning 470000
 w in-sd15-f16.safetensors sd15-f16-legacy.ckpt - --legacy
-w in-sd15-f32.safetensors sd15-f32-zip64.ckpt -
+w in-sd15-ema-f32.safetensors sd15-ema-f32-zip64.ckpt -
 w in-huge.safetensors huge-zip64.ckpt -
 w in-huge.safetensors huge-legacy.pt - --legacy
