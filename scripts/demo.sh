@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 ck=$build/ckptdb
 lib=demo/models
 bash scripts/make-demo-library.sh "$build" "$lib"
-files=$(find "$lib" -type f | sort)
+files="$(find "$lib" -type f -not -path '*/diffusers/*' | sort) $lib/diffusers/stable-diffusion-v1-5"
 echo
 echo "== ckptdb inspect --summary (headers only; the library is $(du -sh --apparent-size "$lib" | cut -f1) of sparse files)"
 $ck inspect --summary "$lib/Stable-diffusion/sd_xl_base_1.0.safetensors"
