@@ -18,6 +18,7 @@
  * 0x/0o/0b prefixes, which no pickler writes).
  * Not for interpreting what the values mean (torchpickle.c) or judging safety (lib/safety/). */
 #include "ckptdb/pickle.h"
+#include "ckptdb/utf8.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -493,30 +494,6 @@ static int hexval(int c)
     return -1;
 }
 
-static size_t put_utf8(unsigned char *o, uint32_t c)
-{
-    if (c < 0x80) {
-        o[0] = (unsigned char)c;
-        return 1;
-    }
-    if (c < 0x800) {
-        o[0] = (unsigned char)(0xC0 | (c >> 6));
-        o[1] = (unsigned char)(0x80 | (c & 0x3F));
-        return 2;
-    }
-    if (c < 0x10000) {
-        o[0] = (unsigned char)(0xE0 | (c >> 12));
-        o[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
-        o[2] = (unsigned char)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    o[0] = (unsigned char)(0xF0 | (c >> 18));
-    o[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
-    o[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
-    o[3] = (unsigned char)(0x80 | (c & 0x3F));
-    return 4;
-}
-
 /* STRING: a quoted Python 2 repr with backslash escapes (codecs.escape_decode). */
 static int decode_string(struct ckpt_pickle *p, const char *s, size_t n, struct ckpt_pv **out)
 {
@@ -617,12 +594,12 @@ static int decode_raw_unicode(struct ckpt_pickle *p, const char *s, size_t n, st
                 }
                 if (cp > 0x10FFFF)
                     return perr(p, CKPT_E_FORMAT, "UNICODE escape beyond U+10FFFF");
-                k += put_utf8(o + k, cp);
+                k += ckpt_utf8_put(o + k, cp);
                 i += 1 + (size_t)w;
                 continue;
             }
         }
-        k += put_utf8(o + k, c);
+        k += ckpt_utf8_put(o + k, c);
     }
     *out = mkstr(p, CKPT_PV_STR, o, k);
     return *out ? CKPT_OK : oom(p);
