@@ -42,5 +42,6 @@ void cli_print_help(const struct cli_command *c);
 const struct cli_command *cli_find(const char *name);
 
 int cmd_inspect(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_check(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif
