@@ -639,6 +639,10 @@ static int check_zip(struct ck *c, struct ckpt_reader *r)
                 first->name);
         }
     }
+    /* the tricks found at open first: they are why the rest cannot be trusted */
+    size_t na = ckpt_zip_anomaly_count(z);
+    for (size_t i = 0; i < na; i++)
+        anomaly_finding(c, ckpt_zip_anomaly(z, i));
     int have_pkl = 0;
     for (size_t i = 0; i < n && !c->nomem; i++) {
         const struct ckpt_zip_member *m = ckpt_zip_member(z, i);
@@ -667,7 +671,7 @@ static int check_zip(struct ck *c, struct ckpt_reader *r)
     }
     if (n && !have_pkl)
         add(c, CKPT_VERDICT_INVALID, "", "no %.200sdata.pkl record (the pickle)", prefix);
-    for (size_t i = 0; i < ckpt_zip_anomaly_count(z); i++)
+    for (size_t i = na; i < ckpt_zip_anomaly_count(z); i++) /* found while reading (CRC) */
         anomaly_finding(c, ckpt_zip_anomaly(z, i));
     if (ckpt_zip_anomaly_total(z) > ckpt_zip_anomaly_count(z))
         add(c, CKPT_VERDICT_DANGEROUS, "", "%zu more container anomalies",
