@@ -44,5 +44,6 @@ const struct cli_command *cli_find(const char *name);
 int cmd_inspect(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_identify(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_hash(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_check(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif
