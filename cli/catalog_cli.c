@@ -77,8 +77,8 @@ static void cell(const char *s, int w, int last)
 
 void cli_table_header(void)
 {
-    printf("%-4s %c %-25s %-10s %-8s %-14s %-9s %s\n", "ID", ' ', "NAME", "KIND", "FAMILY",
-           "OUTPUT", "REALISM", "RT");
+    printf("%-4s %c %-22s %-10s %-9s %-15s %-10s %s\n", "ID", ' ', "NAME", "KIND", "FAMILY",
+           "OUTPUT", "REALISM", "R");
 }
 
 void cli_table_row(const struct ckpt_model *m)
@@ -88,13 +88,13 @@ void cli_table_row(const struct ckpt_model *m)
     cell(id, 4, 0);
     putchar(m->missing ? 'M' : m->error ? 'E' : ' ');
     putchar(' ');
-    cell(m->name ? m->name : "-", 25, 0);
+    cell(m->name ? m->name : "-", 22, 0);
     cell(m->kind ? m->kind : "-", 10, 0);
-    cell(m->family ? m->family : "-", 8, 0);
-    cell(shown(m, m->output, "output", o, sizeof o), 14, 0);
-    cell(shown(m, m->realism, "realism", r, sizeof r), 9, 0);
+    cell(m->family ? m->family : "-", 9, 0);
+    cell(shown(m, m->output, "output", o, sizeof o), 15, 0);
+    cell(shown(m, m->realism, "realism", r, sizeof r), 10, 0);
     snprintf(rt, sizeof rt, "%d", m->rating);
-    cell(m->rating ? rt : "-", 2, 1);
+    cell(m->rating ? rt : "-", 1, 1);
     putchar('\n');
 }
 
