@@ -15,6 +15,24 @@ const struct cli_command cli_commands[] = {
      "\n"
      "Exit status: 0 when every file was read, 1 when any could not be.\n",
      cmd_inspect},
+    {"identify", "tell what each model file is: kind, family, variant, problems, with evidence",
+     "identify [--json] [-v] [--no-sidecar] FILE...\n"
+     "\n"
+     "Reads only the header of each FILE (and the 77-entry CLIP position_ids tensor) and\n"
+     "reports its kind (checkpoint, lora, vae, embedding, controlnet, ...), LoRA network type,\n"
+     "family (sd1, sdxl, flux-dev, ...), ecosystem (pony, illustrious, noobai), variant\n"
+     "(inpaint, pix2pix, depth, ...), prediction (eps, v, edm), precision, components and\n"
+     "problems (ema-present, junk-keys, missing-component, precision-waste,\n"
+     "clip-mislabelled, broken-clip-position-ids, unexpected-shape).\n"
+     "A Civitai Helper (.civitai.info) or Stability Matrix (.cm-info.json) sidecar next to\n"
+     "the file is read for the ecosystem unless --no-sidecar is given.\n"
+     "\n"
+     "  -v          also print the evidence: which keys, shapes or metadata decided each field\n"
+     "  --json      an array with one object per file\n"
+     "\n"
+     "Exit status: 0 when every file was read, 1 when any could not be (the others are still\n"
+     "reported).\n",
+     cmd_identify},
     {"hash", "compute sha256, autov1/2/3, crc32 and blake3 of model files in one read",
      "hash [--only LIST] [--jobs N] [--json] [--progress] FILE...\n"
      "\n"

@@ -34,4 +34,22 @@ $mk -o "$out/VAE/vae-ft-mse-840000-ema-pruned.safetensors" --data sparse --seed 
   --keys VAE-v1-SD
 $mk -o "$out/embeddings/EasyNegative.safetensors" --data random --seed 9 \
   --tensor "emb_params:F32:8,768"
+# other formats: a Lightning-era .ckpt (torch zip, as torch.save writes it), a city96-style
+# Flux GGUF, and a diffusers pipeline folder
+mkdir -p "$out/unet" "$out/diffusers"
+$mk -o "$out/.sd-v1-4.src.safetensors" --data sparse --seed 10 $SD1
+$build/tools/st2torch "$out/.sd-v1-4.src.safetensors" -o "$S/sd-v1-4.ckpt" --lightning 470000 \
+  --archive-name archive
+rm -f "$out/.sd-v1-4.src.safetensors"
+$mk -o "$out/.flux.src.safetensors" --dtype BF16 --data sparse \
+  --keys "$src/tests/data/flux-dev-2blocks.txt"
+$build/tools/st2gguf -i "$out/.flux.src.safetensors" -o "$out/unet/flux1-dev-Q8_0.gguf" --sparse \
+  --arch flux --quant Q8_0 --float F32
+rm -f "$out/.flux.src.safetensors"
+tmp=$(mktemp -d)
+py=/usr/bin/python3
+[ -x $py ] || py=python3
+$py "$src/tests/fixtures.d/diffusers_folders.py" "$build" "$tmp" "$CKPT_SHARED" >/dev/null
+mv "$tmp/diffusers/sd15" "$out/diffusers/stable-diffusion-v1-5"
+rm -rf "$tmp"
 echo "demo library: $(find "$out" -type f | wc -l) files in $out" >&2

@@ -34,8 +34,10 @@ static int perr(struct stp *s, const char *what)
                            (unsigned long long)(s->p - s->start));
 }
 
-static void ws(struct stp *s)
+static inline void ws(struct stp *s)
 {
+    if (s->p < s->end && *s->p > ' ')
+        return; /* compact JSON: the common case */
     while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
         s->p++;
 }
@@ -244,7 +246,14 @@ static int puint(struct stp *s, uint64_t *out)
     if (*s->p == '0' && s->end - s->p > 1 && s->p[1] >= '0' && s->p[1] <= '9')
         return perr(s, "number with a leading zero");
     uint64_t v = 0;
-    while (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
+    int digits = 0;
+    /* up to 19 digits cannot overflow 64 bits: no checks needed */
+    while (s->p < s->end && (unsigned)(*s->p - '0') < 10 && digits < 19) {
+        v = v * 10 + (unsigned)(*s->p - '0');
+        s->p++;
+        digits++;
+    }
+    while (s->p < s->end && (unsigned)(*s->p - '0') < 10) {
         if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, *s->p - '0', &v))
             return perr(s, "number larger than 64 bits");
         s->p++;
@@ -337,6 +346,14 @@ static int valid_utf8(const unsigned char *p, size_t n, size_t *bad)
 {
     size_t i = 0;
     while (i < n) {
+#ifdef __SSE2__
+        /* skip ASCII 16 bytes at a time: headers are almost all ASCII */
+        while (n - i >= 16 &&
+               _mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(p + i))) == 0)
+            i += 16;
+        if (i >= n)
+            break;
+#endif
         unsigned char c = p[i];
         if (c < 0x80) {
             i++;

@@ -94,13 +94,23 @@ int ckpt_ts_add_source(struct ckpt_tensorset *ts, const char *path, const char *
     return CKPT_OK;
 }
 
+/* A word-at-a-time hash of a tensor name (names are 20-120 bytes; this runs for every tensor
+ * of every file opened). Not cryptographic; collisions only cost a strcmp. */
 static uint64_t name_hash(const char *s, size_t len)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ len;
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+        h ^= h >> 31;
+        s += 8;
+        len -= 8;
     }
+    uint64_t w = 0;
+    memcpy(&w, s, len);
+    h = (h ^ w) * 0x94D049BB133111EBull;
+    h ^= h >> 29;
     return h;
 }
 
@@ -110,15 +120,14 @@ static int index_insert(struct ckpt_tensorset *ts, size_t ti, size_t name_len)
         size_t ncap = ts->index_cap ? ts->index_cap * 2 : 64;
         while ((ts->n_tensors + 1) * 2 > ncap)
             ncap *= 2;
-        uint32_t *ni = calloc(ncap, sizeof *ni);
+        struct ts_slot *ni = calloc(ncap, sizeof *ni);
         if (!ni)
             return CKPT_E_NOMEM;
         for (size_t i = 0; i < ts->index_cap; i++) {
-            if (!ts->index[i])
+            if (!ts->index[i].idx1)
                 continue;
-            const char *nm = ts->tensors[ts->index[i] - 1].name;
-            size_t h = (size_t)name_hash(nm, strlen(nm)) & (ncap - 1);
-            while (ni[h])
+            size_t h = ts->index[i].hash & (ncap - 1);
+            while (ni[h].idx1)
                 h = (h + 1) & (ncap - 1);
             ni[h] = ts->index[i];
         }
@@ -127,13 +136,15 @@ static int index_insert(struct ckpt_tensorset *ts, size_t ti, size_t name_len)
         ts->index_cap = ncap;
     }
     const char *name = ts->tensors[ti].name;
-    size_t h = (size_t)name_hash(name, name_len) & (ts->index_cap - 1);
-    while (ts->index[h]) {
-        if (strcmp(ts->tensors[ts->index[h] - 1].name, name) == 0)
+    uint32_t full = (uint32_t)name_hash(name, name_len);
+    size_t h = full & (ts->index_cap - 1);
+    while (ts->index[h].idx1) {
+        if (ts->index[h].hash == full && strcmp(ts->tensors[ts->index[h].idx1 - 1].name, name) == 0)
             return CKPT_E_FORMAT;
         h = (h + 1) & (ts->index_cap - 1);
     }
-    ts->index[h] = (uint32_t)(ti + 1);
+    ts->index[h].idx1 = (uint32_t)(ti + 1);
+    ts->index[h].hash = full;
     return CKPT_OK;
 }
 
@@ -341,13 +352,9 @@ static int parse_reader(struct ckpt_tensorset *ts, struct ckpt_reader *r, struct
             return ckpt_error_setf(err, CKPT_E_UNSUPPORTED, name,
                                    "a tar archive (the pre-2018 torch format), not supported");
     }
-    if (head[0] == 0x80 || has_ext(name, ".ckpt") || has_ext(name, ".pt") ||
-        has_ext(name, ".pth")) {
-        if (head[0] == 0x80)
-            return ckpt_torchlegacy_parse(ts, r, err);
-    }
-    if (has_ext(name, ".safetensors") || has_ext(name, ".sft"))
-        return ckpt_safetensors_parse(ts, r, err);
+    /* safetensors before pickle: a header length whose low byte is 0x80 (1 file in 256) must
+     * not be taken for a pickle PROTO opcode; a pickle never has '{' at offset 8 (the legacy
+     * torch magic puts 0xa8 there) */
     if (hn >= 9) {
         uint64_t n = 0;
         for (int i = 7; i >= 0; i--)
@@ -356,6 +363,13 @@ static int parse_reader(struct ckpt_tensorset *ts, struct ckpt_reader *r, struct
         if (n <= size - 8 && (c == '{' || c == ' ' || c == '\t' || c == '\n' || c == '\r'))
             return ckpt_safetensors_parse(ts, r, err);
     }
+    if (head[0] == 0x80 || has_ext(name, ".ckpt") || has_ext(name, ".pt") ||
+        has_ext(name, ".pth")) {
+        if (head[0] == 0x80)
+            return ckpt_torchlegacy_parse(ts, r, err);
+    }
+    if (has_ext(name, ".safetensors") || has_ext(name, ".sft"))
+        return ckpt_safetensors_parse(ts, r, err);
     return ckpt_error_setf(err, CKPT_E_UNSUPPORTED, name,
                            "not a model file ckptdb recognises (starts with %02x %02x %02x %02x)",
                            head[0], hn > 1 ? head[1] : 0, hn > 2 ? head[2] : 0,
@@ -478,10 +492,11 @@ const struct ckpt_tensor *ckpt_tensorset_find(const struct ckpt_tensorset *ts, c
 {
     if (!ts->index_cap)
         return NULL;
-    size_t h = (size_t)name_hash(name, strlen(name)) & (ts->index_cap - 1);
-    while (ts->index[h]) {
-        const struct ckpt_tensor *t = &ts->tensors[ts->index[h] - 1];
-        if (strcmp(t->name, name) == 0)
+    uint32_t full = (uint32_t)name_hash(name, strlen(name));
+    size_t h = full & (ts->index_cap - 1);
+    while (ts->index[h].idx1) {
+        const struct ckpt_tensor *t = &ts->tensors[ts->index[h].idx1 - 1];
+        if (ts->index[h].hash == full && strcmp(t->name, name) == 0)
             return t;
         h = (h + 1) & (ts->index_cap - 1);
     }

@@ -42,7 +42,10 @@ struct ckpt_tensorset {
 
     struct ckpt_tensor *tensors;
     size_t n_tensors, cap_tensors;
-    uint32_t *index; /* open-addressing table of tensor indices + 1; 0 = empty */
+    struct ts_slot {
+        uint32_t idx1; /* tensor index + 1; 0 = empty */
+        uint32_t hash; /* low 32 bits of the name's hash */
+    } *index;      /* open-addressing table over tensor names */
     size_t index_cap;
 
     struct ts_meta *meta;

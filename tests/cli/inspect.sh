@@ -4,8 +4,10 @@
 . "$(dirname "$0")/common.bash"
 g=$CKPT_SRC/tests/golden/inspect
 cd "$CKPT_FIXTURES" || exit 1
+# (torch/real/legacy*.pt are left out: torch numbers legacy storages by object id, so the
+# layout changes from one generation to the next; test_torchzip checks them against torch.)
 for f in safetensors/ok_s01.safetensors safetensors/ok_zero_sized.safetensors \
-  torch/real/lightning.ckpt torch/real/shared.pt torch/real/legacy.pt \
+  torch/real/lightning.ckpt torch/real/shared.pt \
   gguf/tiny-plain.gguf gguf/tiny-Q8_0.gguf; do
   name=$(echo "$f" | tr '/' '_')
   golden "$g/$name.json" "$("$CKPT_BIN" inspect --json "$f")"

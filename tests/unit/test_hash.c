@@ -214,6 +214,18 @@ static int mutate(void *user, size_t file, uint64_t done, uint64_t total)
     return 0;
 }
 
+/* Files this test writes live in a private temporary folder, never among the shared fixtures
+ * (other tests read those concurrently). */
+static const char *scratch_dir(void)
+{
+    static char d[64];
+    if (!d[0]) {
+        snprintf(d, sizeof d, "/tmp/ckpt-test-hash-XXXXXX");
+        assert_non_null(mkdtemp(d));
+    }
+    return d;
+}
+
 static void make_file(const char *path, size_t size)
 {
     FILE *f = fopen(path, "wb");
@@ -234,7 +246,7 @@ static void test_changed_while_hashing(void **state)
     (void)state;
     load_expected();
     char path[4200];
-    snprintf(path, sizeof path, "%s/mutating-%d.bin", dir, (int)getpid());
+    snprintf(path, sizeof path, "%s/mutating-%d.bin", scratch_dir(), (int)getpid());
     static const enum mutation hows[] = {GROW, SHRINK, REWRITE, CANCEL};
     static const int want_rc[] = {CKPT_E_CHANGED, CKPT_E_CHANGED, CKPT_E_CHANGED, CKPT_E_CANCELLED};
     for (size_t k = 0; k < 4; k++) {
@@ -300,7 +312,7 @@ static void test_fingerprint(void **state)
     }
     /* a change in the last MiB changes it; a change in the middle of a big file does not */
     char path[4200];
-    snprintf(path, sizeof path, "%s/fp-%d.bin", dir, (int)getpid());
+    snprintf(path, sizeof path, "%s/fp-%d.bin", scratch_dir(), (int)getpid());
     make_file(path, 5u << 20);
     struct ckpt_fingerprint a, b, c;
     assert_int_equal(ckpt_hash_fingerprint(path, &a, NULL), CKPT_OK);
