@@ -8,11 +8,68 @@
 
 #include "catalog/internal.h"
 #include "ckptdb/buf.h"
+#include "ckptdb/identify.h"
 #include "ckptdb/tensorset.h"
 
 static char *dupn(const char *s)
 {
     return s ? strdup(s) : NULL;
+}
+
+static char *dupn(const char *s);
+
+/* The identify step: measured kind/family/... with the evidence behind them. */
+static void identify(struct ckpt_tensorset *ts, const char *path, struct ckpt_analysis *a)
+{
+    struct ckpt_identify_options o = {0};
+    o.sidecar_json = a->side.civitai_json;
+    o.sidecar_len = a->side.civitai_json ? strlen(a->side.civitai_json) : 0;
+    o.name_hint = path;
+    struct ckpt_identify_result r;
+    if (ckpt_identify(ts, &o, &r, NULL) != CKPT_OK)
+        return;
+    a->kind = dupn(ckpt_kind_name(r.kind));
+    a->network = dupn(ckpt_network_name(r.network));
+    a->family = dupn(ckpt_family_name(r.family));
+    a->ecosystem = dupn(ckpt_ecosystem_name(r.ecosystem));
+    a->variant = dupn(ckpt_variant_name(r.variant));
+    a->prediction = dupn(ckpt_prediction_name(r.prediction));
+    a->precision = dupn(ckpt_precision_name(r.precision));
+    struct ckpt_buf b = {0};
+    for (unsigned bit = 0; bit < 32; bit++) {
+        if (!(r.components & (1u << bit)) || !ckpt_component_name(1u << bit))
+            continue;
+        if (b.len)
+            ckpt_buf_putc(&b, ',');
+        ckpt_buf_puts(&b, ckpt_component_name(1u << bit));
+    }
+    if (b.len && !b.oom)
+        a->components = strdup(ckpt_buf_cstr(&b));
+    ckpt_buf_reset(&b);
+    struct ckpt_json j;
+    ckpt_json_init(&j, &b, 0);
+    ckpt_json_arr_begin(&j);
+    for (size_t i = 0; i < r.n_problems; i++) {
+        ckpt_json_obj_begin(&j);
+        ckpt_json_key(&j, "code");
+        ckpt_json_str(&j, r.problems[i].code);
+        ckpt_json_key(&j, "message");
+        ckpt_json_str(&j, r.problems[i].message);
+        ckpt_json_obj_end(&j);
+    }
+    ckpt_json_arr_end(&j);
+    if (!b.oom)
+        a->problems = strdup(ckpt_buf_cstr(&b));
+    ckpt_buf_reset(&b);
+    ckpt_json_init(&j, &b, 0);
+    ckpt_json_arr_begin(&j);
+    for (size_t i = 0; i < r.n_evidence; i++)
+        ckpt_json_str(&j, r.evidence[i]);
+    ckpt_json_arr_end(&j);
+    if (!b.oom)
+        a->evidence = strdup(ckpt_buf_cstr(&b));
+    ckpt_buf_free(&b);
+    ckpt_identify_result_release(&r);
 }
 
 void ckpt_analyze(const char *path, int is_dir, struct ckpt_analysis *a)
@@ -43,6 +100,7 @@ void ckpt_analyze(const char *path, int is_dir, struct ckpt_analysis *a)
             }
         }
     }
+    identify(ts, path, a);
     ckpt_tensorset_close(ts);
 }
 
