@@ -184,7 +184,8 @@ int ckpt_catalog_open(struct ckpt_catalog **out, const char *path, unsigned flag
         goto fail;
     }
     sqlite3_extended_result_codes(c->db, 0);
-    sqlite3_busy_timeout(c->db, 5000);
+    const char *bt = getenv("CKPTDB_BUSY_TIMEOUT_MS");
+    sqlite3_busy_timeout(c->db, bt && *bt ? atoi(bt) : 5000);
     /* WAL: readers never block the writer (a list while a scan runs); synchronous=NORMAL is
        durable across process kills (only a power loss can drop the last commits) */
     if (!c->readonly) {

@@ -254,12 +254,21 @@ int ckpt_catalog_import(struct ckpt_catalog *c, const char *text, size_t len,
             if (*p >= 'A' && *p <= 'F')
                 *p = (char)(*p - 'A' + 'a');
         sqlite3_stmt *q;
+        /* several models can share a sha256 (copies): the one at the record's path, else the
+           one with the record's name, else all of them */
         if ((rc = ckpt_cat_prepare(c,
-                                   "SELECT DISTINCT model_id, ecosystem FROM files WHERE"
-                                   " sha256 = ?",
+                                   "WITH cand AS (SELECT f.model_id, f.ecosystem, f.path = ?2 AS"
+                                   " same_path, m.name = ?3 AS same_name FROM files f JOIN models"
+                                   " m ON m.id = f.model_id WHERE f.sha256 = ?1)"
+                                   " SELECT DISTINCT model_id, ecosystem FROM cand WHERE"
+                                   " same_path OR (NOT EXISTS (SELECT 1 FROM cand WHERE same_path)"
+                                   " AND (same_name OR NOT EXISTS (SELECT 1 FROM cand WHERE"
+                                   " same_name)))",
                                    &q, err)))
             break;
         sqlite3_bind_text(q, 1, lower, -1, SQLITE_TRANSIENT);
+        ckpt_cat_bind_text(q, 2, json_string_value(json_object_get(rec, "path")));
+        ckpt_cat_bind_text(q, 3, json_string_value(json_object_get(rec, "name")));
         int64_t ids[64];
         char *measured_eco[64];
         size_t n = 0;
