@@ -14,6 +14,8 @@ struct ckpt_catalog {
     sqlite3 *db;
     char *path;
     int readonly;
+    /* statements reused by ckpt_catalog_model_get (listing 1,000s of models) */
+    sqlite3_stmt *st_model, *st_sugg, *st_parents;
 };
 
 /* Run SQL without results; CKPT_E_IO naming the database on failure. */

@@ -228,22 +228,36 @@ out:
     " f.metadata, f.problems, f.evidence, m.description, m.preview, f.sidecars, f.error,"          \
     " coalesce(f.missing, 1)"
 
+/* A cached statement, prepared on first use and reset for the next (finalized at close). */
+static int cached(struct ckpt_catalog *c, sqlite3_stmt **slot, const char *sql, sqlite3_stmt **st,
+                  struct ckpt_error *err)
+{
+    if (!*slot) {
+        int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
+        if (rc != SQLITE_OK)
+            return ckpt_cat_sqlerr(c, rc, "preparing a query", err);
+    }
+    sqlite3_reset(*slot);
+    sqlite3_clear_bindings(*slot);
+    *st = *slot;
+    return CKPT_OK;
+}
+
 int ckpt_catalog_model_get(struct ckpt_catalog *c, int64_t id, struct ckpt_model *m,
                            struct ckpt_error *err)
 {
     memset(m, 0, sizeof *m);
     sqlite3_stmt *q;
-    int rc = ckpt_cat_prepare(c,
-                              "SELECT " MODEL_COLS " FROM models m LEFT JOIN files f ON f.id ="
-                              " (SELECT id FROM files WHERE model_id = m.id ORDER BY missing, id"
-                              " LIMIT 1) WHERE m.id = ?",
-                              &q, err);
+    int rc = cached(c, &c->st_model,
+                    "SELECT " MODEL_COLS " FROM models m LEFT JOIN files f ON f.model_id = m.id"
+                    " WHERE m.id = ? ORDER BY f.missing, f.id LIMIT 1",
+                    &q, err);
     if (rc)
         return rc;
     sqlite3_bind_int64(q, 1, id);
     int s = sqlite3_step(q);
     if (s != SQLITE_ROW) {
-        sqlite3_finalize(q);
+        sqlite3_reset(q);
         if (s == SQLITE_DONE)
             return ckpt_error_set(err, CKPT_E_NOTFOUND, "no model with id %lld", (long long)id);
         return ckpt_cat_sqlerr(c, s, "reading a model", err);
@@ -270,12 +284,12 @@ int ckpt_catalog_model_get(struct ckpt_catalog *c, int64_t id, struct ckpt_model
     for (size_t i = 0; i < sizeof strs3 / sizeof strs3[0]; i++)
         *strs3[i] = ckpt_cat_coldup(q, k++);
     m->missing = sqlite3_column_int(q, k++);
-    sqlite3_finalize(q);
+    sqlite3_reset(q);
     /* the best suggestion of each field */
-    rc = ckpt_cat_prepare(c,
-                          "SELECT field, value, confidence, why FROM suggestions WHERE"
-                          " model_id = ? ORDER BY field, confidence DESC, value",
-                          &q, err);
+    rc = cached(c, &c->st_sugg,
+                "SELECT field, value, confidence, why FROM suggestions WHERE"
+                " model_id = ? ORDER BY field, confidence DESC, value",
+                &q, err);
     if (rc)
         goto fail;
     sqlite3_bind_int64(q, 1, id);
@@ -294,12 +308,12 @@ int ckpt_catalog_model_get(struct ckpt_catalog *c, int64_t id, struct ckpt_model
         sg->confidence = sqlite3_column_double(q, 2);
         sg->why = ckpt_cat_coldup(q, 3);
     }
-    sqlite3_finalize(q);
-    rc = ckpt_cat_prepare(c,
-                          "SELECT p.sha256, coalesce(p.name, (SELECT m2.name FROM files f2 JOIN"
-                          " models m2 ON m2.id = f2.model_id WHERE f2.sha256 = p.sha256 LIMIT 1)),"
-                          " p.weight FROM parents p WHERE p.model_id = ? ORDER BY p.seq",
-                          &q, err);
+    sqlite3_reset(q);
+    rc = cached(c, &c->st_parents,
+                "SELECT p.sha256, coalesce(p.name, (SELECT m2.name FROM files f2 JOIN"
+                " models m2 ON m2.id = f2.model_id WHERE f2.sha256 = p.sha256 LIMIT 1)),"
+                " p.weight FROM parents p WHERE p.model_id = ? ORDER BY p.seq",
+                &q, err);
     if (rc)
         goto fail;
     sqlite3_bind_int64(q, 1, id);
@@ -313,7 +327,7 @@ int ckpt_catalog_model_get(struct ckpt_catalog *c, int64_t id, struct ckpt_model
         p->name = ckpt_cat_coldup(q, 1);
         p->weight = sqlite3_column_type(q, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(q, 2);
     }
-    sqlite3_finalize(q);
+    sqlite3_reset(q);
     return CKPT_OK;
 fail:
     ckpt_model_release(m);

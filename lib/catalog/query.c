@@ -131,7 +131,7 @@ int ckpt_catalog_list(struct ckpt_catalog *c, const struct ckpt_query *q, int64_
         ckpt_buf_printf(&sql, " AND m.rating >= %d", q->min_rating);
     if (!q->include_missing)
         ckpt_buf_puts(&sql, " AND f.missing = 0");
-    ckpt_buf_printf(&sql, " GROUP BY m.id ORDER BY %s%s, m.name COLLATE NOCASE, m.id", order,
+    ckpt_buf_printf(&sql, " ORDER BY %s%s, m.name COLLATE NOCASE, m.id", order,
                     desc ? " DESC" : "");
     if (sql.oom) {
         ckpt_buf_free(&sql);

@@ -59,7 +59,7 @@ static const char *const migrations[] = {
     "    (SELECT group_concat(coalesce(metadata, '') || ' ' || coalesce(site_tags, ''), ' ')\n"
     "       FROM files f WHERE f.model_id = m.id)\n"
     "  FROM models m;\n"
-    "CREATE INDEX files_kind_family ON files(kind, family);\n"
+    "CREATE INDEX files_kind_family ON files(kind, family, model_id, missing);\n"
     "CREATE INDEX models_output ON models(output);\n"
     "CREATE INDEX models_rating ON models(rating);\n",
 };

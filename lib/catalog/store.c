@@ -195,7 +195,11 @@ int ckpt_catalog_open(struct ckpt_catalog **out, const char *path, unsigned flag
             goto fail;
         }
     }
-    if ((rc = ckpt_cat_exec(c, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", err)))
+    /* mmap: reading thousands of records costs memory copies, not a pread per page */
+    if ((rc = ckpt_cat_exec(c,
+                            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+                            " PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32768",
+                            err)))
         goto fail;
     if ((rc = ckpt_cat_migrate(c, err)))
         goto fail;
@@ -210,6 +214,9 @@ void ckpt_catalog_close(struct ckpt_catalog *c)
 {
     if (!c)
         return;
+    sqlite3_finalize(c->st_model);
+    sqlite3_finalize(c->st_sugg);
+    sqlite3_finalize(c->st_parents);
     if (c->db)
         sqlite3_close_v2(c->db);
     free(c->path);
