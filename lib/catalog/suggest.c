@@ -103,7 +103,7 @@ static const struct rule rules[] = {
      "realism", "realistic", 0.4, "name says Realistic/Real/Photo"},
     {"name-semi", SIG_NAME_WORD, "semireal|semi-real|semirealistic", "realism", "semi-realistic",
      0.5, "name says semi-real"},
-    {"name-anime", SIG_NAME_WORD, "anime|toon|toons|manga|waifu|hentai|cartoon|2d|2.5d", "output",
+    {"name-anime", SIG_NAME_WORD, "anime|toon|toons|manga|waifu|hentai|2d|2.5d", "output",
      "anime", 0.5, "name says Anime/Toon/2D"},
     {"name-2d", SIG_NAME_WORD, "2d", "realism", "2D", 0.5, "name says 2D"},
     {"name-25d", SIG_NAME_WORD, "2.5d|25d", "realism", "2.5D", 0.6, "name says 2.5D"},
