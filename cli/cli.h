@@ -47,6 +47,7 @@ const struct cli_command *cli_find(const char *name);
 int cmd_inspect(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_identify(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_hash(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_check(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_scan(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_list(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_show(struct cli_ctx *ctx, int argc, char **argv);

@@ -13,7 +13,10 @@ echo "== ckptdb inspect --summary (headers only; the library is $(du -sh --appar
 $ck inspect --summary "$lib/Stable-diffusion/sd_xl_base_1.0.safetensors"
 echo
 echo "== ckptdb identify: what every file is"
-$ck identify $files
+$ck identify $files || echo "(exit status $?: a file could not be read as a model; 'check' below says why)"
+echo
+echo "== ckptdb check: is each file safe to open in a Python UI?"
+$ck check $(find "$lib" -type f -not -path '*/diffusers/*' | sort) || echo "(exit status $?: a file is not safe)"
 echo
 echo "== ckptdb hash (every community hash in one pass)"
 $ck hash "$lib"/Lora/* "$lib"/VAE/* "$lib"/embeddings/* "$lib/Stable-diffusion/v1-5-pruned-emaonly.safetensors"

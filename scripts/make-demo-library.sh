@@ -51,6 +51,11 @@ py=/usr/bin/python3
 [ -x $py ] || py=python3
 $py "$src/tests/fixtures.d/diffusers_folders.py" "$build" "$tmp" "$CKPT_SHARED" >/dev/null
 mv "$tmp/diffusers/sd15" "$out/diffusers/stable-diffusion-v1-5"
+# and one hostile file, the kind that has been published as a "model": a legacy torch pickle
+# whose object calls posix.system (assembled from bytes by the safety tests' generator; nothing
+# ever runs it)
+$py "$src/tests/safety/make_malicious.py" "$tmp" >/dev/null
+cp "$tmp/legacy_payload_in_object.pt" "$S/uberRealisticPornMerge_leaked.ckpt"
 rm -rf "$tmp"
 
 # ---- the collector's part: more checkpoints and LoRAs with the sidecars and metadata that

@@ -9,6 +9,7 @@
 #include "catalog/internal.h"
 #include "ckptdb/buf.h"
 #include "ckptdb/identify.h"
+#include "ckptdb/safety.h"
 #include "ckptdb/tensorset.h"
 
 static char *dupn(const char *s)
@@ -76,6 +77,13 @@ void ckpt_analyze(const char *path, int is_dir, struct ckpt_analysis *a)
 {
     memset(a, 0, sizeof *a);
     ckpt_sidecar_read(path, is_dir, &a->side);
+    /* the safety verdict is recorded even for a file that cannot be read as a model (a pickle
+       that is not a checkpoint can still be dangerous) */
+    struct ckpt_check_result cr;
+    memset(&cr, 0, sizeof cr); /* ckpt_check_file releases what it is given first */
+    if (!is_dir && ckpt_check_file(path, NULL, &cr, NULL) == CKPT_OK)
+        a->safety = dupn(ckpt_verdict_name(cr.verdict));
+    ckpt_check_result_release(&cr);
     struct ckpt_tensorset *ts = NULL;
     struct ckpt_error err;
     if (ckpt_tensorset_open(&ts, path, NULL, &err)) {
