@@ -39,14 +39,15 @@ done
 # a locked database: a clear message, exit 1, nothing changed
 db=$work/lock.sqlite
 "$CKPT_BIN" --db "$db" scan -q --no-hash "$work/lib/d000" >/dev/null
-$py - "$db" <<'P' &
+$py - "$db" "$work/locked" <<'P' &
 import sqlite3, sys, time
 c = sqlite3.connect(sys.argv[1], isolation_level=None)
 c.execute("BEGIN EXCLUSIVE")
+open(sys.argv[2], "w").close()
 time.sleep(3)
 P
 lockpid=$!
-sleep 0.5
+for _ in $(seq 1 100); do [ -e "$work/locked" ] && break; sleep 0.1; done
 out=$(CKPTDB_BUSY_TIMEOUT_MS=200 "$CKPT_BIN" --db "$db" set model00001 rating=3 2>&1)
 rc=$?
 wait $lockpid
