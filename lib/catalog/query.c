@@ -386,7 +386,8 @@ int ckpt_catalog_choose(struct ckpt_catalog *c, const struct ckpt_wish *w, struc
             reason(cd, "rated %d", cd->rating);
         }
     }
-    qsort(cs, n, sizeof *cs, cmp_cand);
+    if (n)
+        qsort(cs, n, sizeof *cs, cmp_cand);
     size_t top = w->top ? w->top : 10;
     struct ckpt_choice *ch = calloc(top, sizeof *ch);
     if (!ch) {

@@ -511,7 +511,8 @@ static int not_seen(struct walk *w, char **roots, size_t nroots, int64_t **out, 
 {
     *out = NULL;
     *nout = 0;
-    qsort(w->seen_ids, w->n_seen, sizeof *w->seen_ids, cmp_i64);
+    if (w->n_seen) /* qsort's pointer must not be NULL even for 0 items */
+        qsort(w->seen_ids, w->n_seen, sizeof *w->seen_ids, cmp_i64);
     int64_t *todo_ids = NULL;
     size_t nt = 0;
     if (w->n_todo && !(todo_ids = malloc(w->n_todo * sizeof *todo_ids)))
@@ -519,7 +520,8 @@ static int not_seen(struct walk *w, char **roots, size_t nroots, int64_t **out, 
     for (size_t i = 0; i < w->n_todo; i++)
         if (w->todo[i].file_id)
             todo_ids[nt++] = w->todo[i].file_id;
-    qsort(todo_ids, nt, sizeof *todo_ids, cmp_i64);
+    if (nt)
+        qsort(todo_ids, nt, sizeof *todo_ids, cmp_i64);
     sqlite3_stmt *q;
     int rc = ckpt_cat_prepare(w->c,
                               "SELECT id FROM files WHERE host = ?1 AND missing = 0 AND"
@@ -553,7 +555,7 @@ static int not_seen(struct walk *w, char **roots, size_t nroots, int64_t **out, 
     }
     sqlite3_finalize(q);
     free(todo_ids);
-    if (!rc)
+    if (!rc && *nout)
         qsort(*out, *nout, sizeof **out, cmp_i64);
     return rc;
 }
