@@ -45,6 +45,7 @@ void cli_print_help(const struct cli_command *c);
 const struct cli_command *cli_find(const char *name);
 
 int cmd_inspect(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_serve(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_identify(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_hash(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_check(struct cli_ctx *ctx, int argc, char **argv);

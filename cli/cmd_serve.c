@@ -9,9 +9,6 @@
 #include "cli.h"
 #include "server.h"
 
-
-
-
 int cmd_serve(struct cli_ctx *ctx, int argc, char **argv)
 {
     struct ckpt_server_options o = {.listen = "127.0.0.1:7861"};

@@ -161,5 +161,21 @@ const struct cli_command cli_commands[] = {
      "One transaction: a malformed file or value changes nothing.\n",
      cmd_import},
     {"forget", "drop a model's record (never the file)", "forget MODEL\n", cmd_forget},
+    {"serve", "the web page over the catalog: browse, filter, annotate, choose",
+     "serve [--listen ADDR:PORT] [--web-root DIR] [--json]\n"
+     "\n"
+     "Starts a local web server with a page over the catalog (a grid of models with previews,\n"
+     "filters for every taxonomy axis, details, editing, choose, an overview) and its JSON API\n"
+     "under /api/, prints the URL and runs until Ctrl-C.\n"
+     "\n"
+     "  --listen ADDR:PORT  where to listen (default 127.0.0.1:7861; port 0 picks a free one).\n"
+     "                      Anything but a loopback address is warned about.\n"
+     "  --web-root DIR      serve the page's files from DIR (development) instead of the copy\n"
+     "                      built into ckptdb\n"
+     "  --json              print {\"url\", \"catalog\"} instead of the line of text\n"
+     "\n"
+     "Writes need the token the page receives and a same-origin request; the Host header must be\n"
+     "this server's address. See docs/serve.md.\n",
+     cmd_serve},
     {0, 0, 0, 0},
 };

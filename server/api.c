@@ -352,14 +352,13 @@ static int select_ids(struct ckpt_api *a, struct ckpt_catalog *cat, const struct
 }
 
 static const char *const list_params[] = {
-    "kind",   "family", "ecosystem", "origin",     "output", "realism", "subject", "tag",
-    "source", "safety", "sort",      "min_rating", "missing", "q",      "problem", "offset",
-    "limit"};
+    "kind",   "family", "ecosystem",  "origin",  "output", "realism", "subject", "tag",  "source",
+    "safety", "sort",   "min_rating", "missing", "q",      "problem", "offset",  "limit"};
 
 void ckpt_api_models(struct ckpt_api *a, const struct ckpt_api_args *q, struct ckpt_api_reply *r)
 {
-    long offset = num_arg(q, "offset", 0, 1L << 30), limit = num_arg(q, "limit", PAGE_DEFAULT,
-                                                                      PAGE_MAX);
+    long offset = num_arg(q, "offset", 0, 1L << 30),
+         limit = num_arg(q, "limit", PAGE_DEFAULT, PAGE_MAX);
     if (offset < 0 || limit < 0) {
         ckpt_api_error(r, 400, "invalid", "offset and limit are numbers (limit at most %d)",
                        PAGE_MAX);
@@ -452,8 +451,8 @@ static json_t *parse_body(const struct ckpt_api_args *q, struct ckpt_api_reply *
     json_error_t je;
     json_t *doc = q->body ? json_loadb(q->body, q->body_len, JSON_REJECT_DUPLICATES, &je) : NULL;
     if (!doc || !json_is_object(doc)) {
-        ckpt_api_error(r, 400, "bad-json", "the body is not a JSON object%s%s",
-                       doc ? "" : ": ", doc ? "" : (q->body ? je.text : "(empty)"));
+        ckpt_api_error(r, 400, "bad-json", "the body is not a JSON object%s%s", doc ? "" : ": ",
+                       doc ? "" : (q->body ? je.text : "(empty)"));
         json_decref(doc);
         return NULL;
     }
@@ -681,8 +680,11 @@ static const char *image_mime(const char *path)
 {
     static const struct {
         const char *ext, *mime;
-    } t[] = {{".png", "image/png"},   {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"},
-             {".webp", "image/webp"}, {".gif", "image/gif"}};
+    } t[] = {{".png", "image/png"},
+             {".jpg", "image/jpeg"},
+             {".jpeg", "image/jpeg"},
+             {".webp", "image/webp"},
+             {".gif", "image/gif"}};
     size_t n = strlen(path);
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         size_t e = strlen(t[i].ext);

@@ -27,7 +27,7 @@ enum {
     AX_PROBLEMS,
     AX_COUNT
 };
-extern const char *const ckpt_api_axis_names[AX_COUNT]; /* the facet names */
+extern const char *const ckpt_api_axis_names[AX_COUNT];  /* the facet names */
 extern const char *const ckpt_api_axis_params[AX_COUNT]; /* the query parameter names */
 extern const int ckpt_api_axis_is_list[AX_COUNT];
 

@@ -20,11 +20,11 @@
 #include "assets.h"
 #include "server.h"
 
-#define MAX_BODY (64 * 1024)       /* a POST body: a few fields of a model */
-#define MAX_URL 4096               /* path + query string */
-#define MAX_CONNECTIONS 256        /* open connections at once */
-#define CONN_TIMEOUT_S 15          /* idle seconds before a connection is closed */
-#define CONN_MEMORY (64 * 1024)    /* per-connection buffer: request line + headers */
+#define MAX_BODY (64 * 1024)        /* a POST body: a few fields of a model */
+#define MAX_URL 4096                /* path + query string */
+#define MAX_CONNECTIONS 256         /* open connections at once */
+#define CONN_TIMEOUT_S 15           /* idle seconds before a connection is closed */
+#define CONN_MEMORY (64 * 1024)     /* per-connection buffer: request line + headers */
 #define MAX_ASSET (8 * 1024 * 1024) /* a --web-root file */
 
 struct ckpt_server {
@@ -63,9 +63,8 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, int status, const char
                                 size_t len, int api)
 {
     /* MUST_FREE hands data to libmicrohttpd (free() when sent) */
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, data ? data : (char *)"", data ? MHD_RESPMEM_MUST_FREE
-                                                                            : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        len, data ? data : (char *)"", data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!resp) {
         free(data);
         return MHD_NO;
@@ -215,15 +214,14 @@ static enum MHD_Result api_route(struct ckpt_server *s, struct MHD_Connection *c
             return send_error(c, post ? 405 : 404, post ? "method" : "not-found",
                               "no such route: %s /api/%s", post ? "POST" : "GET", path);
     } else {
-        return send_error(c, 404, "not-found", "no such route: %s /api/%s",
-                          post ? "POST" : "GET", path);
+        return send_error(c, 404, "not-found", "no such route: %s /api/%s", post ? "POST" : "GET",
+                          path);
     }
     return send_reply(c, &r);
 }
 
 /* index.html with the write token put where the page reads it */
-static enum MHD_Result send_asset(struct ckpt_server *s, struct MHD_Connection *c,
-                                  const char *name)
+static enum MHD_Result send_asset(struct ckpt_server *s, struct MHD_Connection *c, const char *name)
 {
     const unsigned char *data;
     size_t len;
@@ -372,9 +370,8 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen
         if (strcmp(a, "localhost") == 0)
             strcpy(a, "127.0.0.1");
         if (inet_pton(AF_INET, a, &s4->sin_addr) != 1)
-            return ckpt_error_set(err, CKPT_E_ARG,
-                                  "--listen '%s': bad IPv4 address (IPv6 goes in brackets)",
-                                  listen);
+            return ckpt_error_set(
+                err, CKPT_E_ARG, "--listen '%s': bad IPv4 address (IPv6 goes in brackets)", listen);
         s4->sin_family = AF_INET;
         s4->sin_port = htons((uint16_t)port);
         *sl = sizeof *s4;
@@ -397,8 +394,8 @@ int ckpt_server_start(struct ckpt_server **out, const struct ckpt_server_options
     struct sockaddr_storage ss;
     socklen_t sl;
     char addr[INET6_ADDRSTRLEN + 4];
-    int rc = parse_listen(o->listen ? o->listen : "127.0.0.1:7861", &ss, &sl, addr, sizeof addr,
-                          err);
+    int rc =
+        parse_listen(o->listen ? o->listen : "127.0.0.1:7861", &ss, &sl, addr, sizeof addr, err);
     if (rc)
         return rc;
     struct ckpt_server *s = calloc(1, sizeof *s);
@@ -426,18 +423,19 @@ int ckpt_server_start(struct ckpt_server **out, const struct ckpt_server_options
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    s->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
-        completed, s, MHD_OPTION_END);
+    s->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR,
+                            (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
     if (!s->d) {
         ckpt_api_free(s->api);
         free(s->web_root);
         free(s);
-        return ckpt_error_set(err, CKPT_E_IO, "cannot listen on %s (in use, or not an address "
-                                              "of this machine?)",
+        return ckpt_error_set(err, CKPT_E_IO,
+                              "cannot listen on %s (in use, or not an address "
+                              "of this machine?)",
                               o->listen ? o->listen : "127.0.0.1:7861");
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);

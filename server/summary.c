@@ -10,12 +10,12 @@
 
 #include "api_impl.h"
 
-const char *const ckpt_api_axis_names[AX_COUNT] = {
-    "kind",    "family", "ecosystem", "origin", "output", "realism",
-    "subjects", "tags",  "source",    "rating", "safety", "problems"};
-const char *const ckpt_api_axis_params[AX_COUNT] = {
-    "kind", "family", "ecosystem", "origin",     "output", "realism",
-    "subject", "tag", "source",    "min_rating", "safety", "problem"};
+const char *const ckpt_api_axis_names[AX_COUNT] = {"kind",   "family",  "ecosystem", "origin",
+                                                   "output", "realism", "subjects",  "tags",
+                                                   "source", "rating",  "safety",    "problems"};
+const char *const ckpt_api_axis_params[AX_COUNT] = {"kind",   "family",     "ecosystem", "origin",
+                                                    "output", "realism",    "subject",   "tag",
+                                                    "source", "min_rating", "safety",    "problem"};
 const int ckpt_api_axis_is_list[AX_COUNT] = {0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 1};
 
 static char *dup_or_null(const char *s)
@@ -97,13 +97,13 @@ static int build(struct ckpt_catalog *cat, struct summary *s, struct ckpt_error 
         row->size = m.size;
         row->missing = m.missing;
         row->failed = m.error != NULL;
-        const char *vals[AX_COUNT] = {m.kind,   m.family,   m.ecosystem, m.origin,
-                                      m.output, m.realism,  m.subjects,  m.tags,
-                                      m.source, NULL,       m.safety,    NULL};
+        const char *vals[AX_COUNT] = {m.kind,   m.family,  m.ecosystem, m.origin,
+                                      m.output, m.realism, m.subjects,  m.tags,
+                                      m.source, NULL,      m.safety,    NULL};
         for (int k = 0; k < AX_COUNT; k++)
             row->v[k] = dup_or_null(vals[k]);
         if (m.rating > 0) {
-            char r[8];
+            char r[16];
             snprintf(r, sizeof r, "%d", m.rating);
             row->v[AX_RATING] = strdup(r);
         }
@@ -303,9 +303,9 @@ void ckpt_api_facets(struct ckpt_api *a, const struct ckpt_api_args *q, struct c
         want[k] = v && *v ? v : NULL;
     }
     /* the same validation as the list, so a bad value is a 400 here too */
-    static const char *const checked[] = {"kind",   "family", "ecosystem", "origin", "output",
-                                          "realism", "subjects", NULL, "source", NULL, "safety",
-                                          NULL};
+    static const char *const checked[] = {"kind",   "family",  "ecosystem", "origin",
+                                          "output", "realism", "subjects",  NULL,
+                                          "source", NULL,      "safety",    NULL};
     for (int k = 0; k < AX_COUNT; k++) {
         struct ckpt_error err;
         if (want[k] && checked[k] && ckpt_taxonomy_check(checked[k], want[k], &err)) {
@@ -313,8 +313,8 @@ void ckpt_api_facets(struct ckpt_api *a, const struct ckpt_api_args *q, struct c
             return;
         }
     }
-    if (want[AX_RATING] && (strlen(want[AX_RATING]) != 1 || want[AX_RATING][0] < '1' ||
-                            want[AX_RATING][0] > '5')) {
+    if (want[AX_RATING] &&
+        (strlen(want[AX_RATING]) != 1 || want[AX_RATING][0] < '1' || want[AX_RATING][0] > '5')) {
         ckpt_api_error(r, 400, "invalid", "min_rating: '%s' is not one of 1, 2, 3, 4, 5",
                        want[AX_RATING]);
         return;
@@ -476,10 +476,8 @@ void ckpt_api_stats(struct ckpt_api *a, struct ckpt_api_reply *r)
         bytes += row->size;
         missing += row->missing != 0;
         failed += row->failed != 0;
-        count_items(&fam, row->v[AX_FAMILY], 0, row->size, scratch, sizeof scratch, &interned,
-                    &ni);
-        count_items(&kind, row->v[AX_KIND], 0, row->size, scratch, sizeof scratch, &interned,
-                    &ni);
+        count_items(&fam, row->v[AX_FAMILY], 0, row->size, scratch, sizeof scratch, &interned, &ni);
+        count_items(&kind, row->v[AX_KIND], 0, row->size, scratch, sizeof scratch, &interned, &ni);
         count_items(&origin, row->v[AX_ORIGIN], 0, row->size, scratch, sizeof scratch, &interned,
                     &ni);
         /* output x realism cells "output|realism", one per realism item */
@@ -578,10 +576,9 @@ void ckpt_api_stats(struct ckpt_api *a, struct ckpt_api_reply *r)
 void ckpt_api_taxonomy(struct ckpt_api *a, struct ckpt_api_reply *r)
 {
     (void)a;
-    static const char *const fields[] = {"kind",   "family",   "ecosystem", "origin",
-                                         "output", "realism",  "subjects",  "source",
-                                         "safety", "format",   "network",   "variant",
-                                         "prediction", "precision"};
+    static const char *const fields[] = {"kind",    "family",   "ecosystem",  "origin",   "output",
+                                         "realism", "subjects", "source",     "safety",   "format",
+                                         "network", "variant",  "prediction", "precision"};
     r->status = 200;
     struct ckpt_json j;
     ckpt_json_init(&j, &r->body, 0);

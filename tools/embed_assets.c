@@ -1,8 +1,8 @@
-/* embed_assets: the build-time generator that turns the page's files (web/*.html, *.css, *.js,
- * *.svg) into one C file the server links, so `ckptdb serve` needs nothing on disk. It writes
- * one byte array per file (with a trailing NUL, not counted) and a table of {name, mime, data,
- * len} sorted by name, which server/assets.c searches with bsearch. Names are the base names of
- * the files (the page has no sub-folders). Not for anything at run time: `ckptdb serve
+/* embed_assets: the build-time generator that turns the page's files (the .html, .css, .js and
+ * .svg files of web/) into one C file the server links, so `ckptdb serve` needs nothing on disk. It
+ * writes one byte array per file (with a trailing NUL, not counted) and a table of {name, mime,
+ * data, len} sorted by name, which server/assets.c searches with bsearch. Names are the base names
+ * of the files (the page has no sub-folders). Not for anything at run time: `ckptdb serve
  * --web-root DIR` reads the same files from disk instead.
  *
  * usage: embed_assets OUT.c FILE...   (writes OUT.c through a temporary file and a rename) */
@@ -107,8 +107,8 @@ int main(int argc, char **argv)
         }
     fputs("\nconst struct ckpt_asset ckpt_assets[] = {\n", out);
     for (size_t i = 0; i < n; i++)
-        fprintf(out, "    {\"%s\", \"%s\", asset%zu, sizeof asset%zu - 1},\n", a[i].name,
-                a[i].mime, i, i);
+        fprintf(out, "    {\"%s\", \"%s\", asset%zu, sizeof asset%zu - 1},\n", a[i].name, a[i].mime,
+                i, i);
     fprintf(out, "    {0, 0, 0, 0}};\nconst size_t ckpt_assets_count = %zu;\n", n);
     if (fclose(out) != 0 || rename(tmp, argv[1]) != 0) {
         perror(argv[1]);
