@@ -9,6 +9,7 @@ PKGS=(
   libcmocka-dev libisal-dev
   b3sum python3 python3-torch python3-numpy
   strace
+  chromium wrk jq curl nodejs npm
 )
 
 missing=()
@@ -17,7 +18,19 @@ for p in "${PKGS[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# playwright-core for the browser tests (tests/browser/), into the project folder
+npm_browser() {
+  local dir
+  dir="$(dirname "$0")/../tests/browser"
+  if [ ! -d "$dir/node_modules/playwright-core" ] && command -v npm >/dev/null 2>&1; then
+    (cd "$dir" && npm install --no-audit --no-fund --silent >&2) ||
+      echo "install-deps: npm install in tests/browser failed (browser tests will be skipped)" >&2
+  fi
+}
+if [ ${#missing[@]} -eq 0 ]; then
+  npm_browser
+  exit 0
+fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -29,3 +42,4 @@ fi
 echo "install-deps: installing ${missing[*]}" >&2
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+npm_browser
