@@ -9,8 +9,10 @@ PKGS=(
   libcmocka-dev libisal-dev
   b3sum python3 python3-torch python3-numpy
   strace
-  chromium wrk jq curl nodejs npm
+  chromium wrk jq curl nodejs
 )
+# Debian's nodejs needs the npm package; a nodejs that ships its own npm conflicts with it
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 
 missing=()
 for p in "${PKGS[@]}"; do
