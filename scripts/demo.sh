@@ -35,3 +35,10 @@ $ck choose --output photorealistic --family sdxl --top 3
 echo
 echo "== ckptdb show majicmixRealistic_v7"
 $ck show majicmixRealistic_v7
+echo
+echo "== ckptdb serve: the page over this catalog"
+echo "Run:  $ck --db demo/catalog.sqlite serve"
+echo "then open http://127.0.0.1:7861/ (set CKPT_DEMO_SERVE=1 to start it here; Ctrl-C stops)"
+if [ "${CKPT_DEMO_SERVE:-0}" = 1 ]; then
+  exec "$ck" --db demo/catalog.sqlite serve
+fi

@@ -1,0 +1,21 @@
+// Time from navigation to the first grid of cards in headless chromium (bench/serve.sh).
+'use strict';
+const { chromium } = require('playwright-core');
+(async () => {
+  const dir = require('fs').mkdtempSync(require('os').tmpdir() + '/ckpt-chromium-');
+  const ctx = await chromium.launchPersistentContext(dir, {
+    executablePath: '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  const page = ctx.pages()[0] || await ctx.newPage();
+  for (let i = 0; i < 3; i++) {
+    await page.goto('about:blank');
+    const t0 = Date.now();
+    await page.goto(process.argv[2]);
+    await page.waitForSelector('.card');
+    console.log(`first grid in ${Date.now() - t0} ms (${await page.locator('.card').count()} cards)`);
+  }
+  await ctx.close();
+  require('fs').rmSync(dir, { recursive: true, force: true });
+})();
