@@ -45,5 +45,7 @@ int cmd_inspect(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_identify(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_hash(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_check(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_similar(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_lineage(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif
