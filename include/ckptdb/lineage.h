@@ -170,7 +170,7 @@ struct ckpt_lineage_result {
 struct ckpt_lineage_options {
     size_t prefilter;  /* candidates kept after the distance pre-filter; 0 = 24 */
     double linear_max; /* residual/floor at or below which a fit is linear; 0 = 3.0 */
-    double min_gain;   /* fraction of remaining residual energy a parent must remove; 0 = 0.05 */
+    double min_gain;   /* fraction of remaining residual energy a parent must remove; 0 = 0.015 */
 };
 
 /* Explain `query` from the candidates (same family only; the query itself is skipped). */

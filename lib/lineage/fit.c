@@ -23,7 +23,7 @@
 
 #define DEFAULT_PREFILTER 24
 #define DEFAULT_LINEAR_MAX 3.0
-#define DEFAULT_MIN_GAIN 0.05
+#define DEFAULT_MIN_GAIN 0.015 /* an unrelated candidate removes ~1/K = 0.4% */
 #define K CKPT_LINEAGE_K
 
 const char *ckpt_lineage_origin_name(enum ckpt_lineage_origin o)
@@ -385,7 +385,11 @@ int ckpt_lineage_explain(const struct ckpt_lineage_fp *query,
     out->explained = r0 > 0 ? 1 - rfinal / r0 : 1;
     double rel = sumsq > 0 ? sqrt(r0 / sumsq) : 0;
     const char *p0 = ckpt_lineage_fp_label(cands[w.cv[0].index]);
-    if (r0 <= linear_max * linear_max * floor_eff) {
+    int same = 1; /* every block within rounding of P0 */
+    for (size_t b = 0; b < w.nb; b++)
+        same &= dot(w.y + b * K, w.y + b * K) <=
+                linear_max * linear_max * (w.floorb[b] > 0 ? w.floorb[b] : 1e-12 * sumsq + 1e-300);
+    if (same) {
         out->origin = CKPT_LINEAGE_DUPLICATE;
         out->confidence = 0.95;
         out->linear = 1;
