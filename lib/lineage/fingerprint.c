@@ -159,7 +159,9 @@ struct tstate {
     uint8_t carry[8];
     uint8_t ncarry;
     double sum, sumsq, absmax;
-    size_t out; /* index into fp->tensors */
+    float fs, fq; /* the current 64-element chunk's partial sums (flushed at its end, so the
+                     result does not depend on how the bytes were split) */
+    size_t out;   /* index into fp->tensors */
 };
 
 struct ckpt_lineage_stream {
@@ -354,7 +356,7 @@ static void feed_elems(struct ckpt_lineage_stream *s, struct tstate *st, const u
     const struct ckpt_tensor *t = st->t;
     uint16_t bi = s->fp->tensors[st->out].block;
     double *acc = s->acc[bi];
-    double fl = 0, sq = 0;
+    double *fl = &s->floor2[bi], *sq = &s->sumsq[bi];
     uint64_t ns = 0;
     while (n) {
         uint64_t chunk = st->elem / CHUNK;
@@ -362,7 +364,7 @@ static void feed_elems(struct ckpt_lineage_stream *s, struct tstate *st, const u
         uint64_t m = n < in_chunk ? n : in_chunk;
         int sampled = st->sample_all ||
                       (lin_mix64(st->seed ^ (chunk * 0x9e3779b97f4a7c15ull)) & SAMPLE_MASK) == 0;
-        float fs = 0, fq = 0, fm = 0;
+        float fs = st->fs, fq = st->fq, fm = 0;
         for (uint64_t k = 0; k < m; k++) {
             float x;
             double u2;
@@ -402,22 +404,26 @@ static void feed_elems(struct ckpt_lineage_stream *s, struct tstate *st, const u
                 uint64_t h = lin_mix64(st->seed + (st->elem + k) * 0xd1342543de82ef95ull);
                 double v = (h >> 63) ? -(double)x : (double)x;
                 acc[h & (CKPT_LINEAGE_K - 1)] += v;
-                fl += u2;
-                sq += (double)x * x;
+                *fl += u2;
+                *sq += (double)x * x;
             }
         }
         if (sampled)
             ns += m;
-        st->sum += fs;
-        st->sumsq += fq;
+        if ((st->elem + m) % CHUNK == 0 || st->elem + m == t->numel) {
+            st->sum += fs;
+            st->sumsq += fq;
+            st->fs = st->fq = 0;
+        } else {
+            st->fs = fs;
+            st->fq = fq;
+        }
         if (fm > st->absmax)
             st->absmax = fm;
         st->elem += m;
         p += m * st->esize;
         n -= m;
     }
-    s->floor2[bi] += fl;
-    s->sumsq[bi] += sq;
     s->nsampled[bi] += ns;
 }
 
