@@ -75,5 +75,7 @@ int cli_print_models(struct cli_ctx *ctx, struct ckpt_catalog *cat, const int64_
                      int csv);
 void cli_table_header(void);
 void cli_table_row(const struct ckpt_model *m);
+int cmd_similar(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_lineage(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

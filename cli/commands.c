@@ -161,6 +161,39 @@ const struct cli_command cli_commands[] = {
      "One transaction: a malformed file or value changes nothing.\n",
      cmd_import},
     {"forget", "drop a model's record (never the file)", "forget MODEL\n", cmd_forget},
+    {"similar", "rank models by how alike their weights are, per block, with shared components",
+     "similar [--json] [-v] [--top N] [--base FILE] MODEL --candidates FILE...\n"
+     "\n"
+     "Fingerprints MODEL and every candidate (one read of each: per-tensor identity digests and\n"
+     "moments, per-block linear sketches) and ranks the candidates of the same family by the\n"
+     "cosine of their departures from a base: --base FILE (the family's base), else the mean\n"
+     "of all the files given. Components and blocks identical byte for byte are listed.\n"
+     "\n"
+     "  --top N     keep the N most similar (default 10)\n"
+     "  --base FILE the base the departures are measured from\n"
+     "  -v          also print the per-block similarity row\n"
+     "  --json      an array of {model, similarity, blocks, shared_components}\n"
+     "\n"
+     "Exit status: 0 when every file was read, 1 when any could not be, 2 usage.\n",
+     cmd_similar},
+    {"lineage", "explain how a model was made: merge (parents, per-block weights), fine-tune, ...",
+     "lineage [--json] [-v] MODEL --candidates FILE...\n"
+     "\n"
+     "Fingerprints MODEL and the candidates and fits MODEL's per-block sketches on the\n"
+     "candidates' (weighted sum, add-difference with signed weights, block weights):\n"
+     "  merge      parents and their weights per block; 'linear' when the fit's residual is at\n"
+     "             the rounding floor of the stored precision, else a non-linear merge (TIES,\n"
+     "             DARE, ...) whose parents still explain much of it\n"
+     "  fine-tune  the base it departs from and how far, per block\n"
+     "  duplicate  the same weights as a candidate, up to rounding\n"
+     "  unknown    nothing among the candidates explains it\n"
+     "\n"
+     "  -v          also print the per-block weights\n"
+     "  --json      {model, origin: {value, confidence, why}, parents: [{sha256, name, weight,\n"
+     "              blocks}], base, residual, explained, linear, distance}\n"
+     "\n"
+     "Exit status: 0 when every file was read, 1 when any could not be, 2 usage.\n",
+     cmd_lineage},
     {"serve", "the web page over the catalog: browse, filter, annotate, choose",
      "serve [--listen ADDR:PORT] [--web-root DIR] [--json]\n"
      "\n"

@@ -53,6 +53,14 @@ struct ckpt_hash_result {
  * few MiB per file. Return nonzero to cancel: the calls then fail with CKPT_E_CANCELLED. */
 typedef int (*ckpt_hash_progress_fn)(void *user, size_t file_index, uint64_t done, uint64_t total);
 
+/* An extra consumer of the bytes read (e.g. the lineage fingerprint): called in order with every
+ * block of the file from its own thread, while the hashes run. It must not fail; it keeps its
+ * own state in user. */
+struct ckpt_hash_consumer {
+    void (*update)(void *user, const uint8_t *p, uint64_t off, size_t len);
+    void *user;
+};
+
 struct ckpt_hash_options {
     unsigned want;                  /* CKPT_HASH_* mask; 0 means all */
     ckpt_hash_progress_fn progress; /* may be NULL */
@@ -61,6 +69,9 @@ struct ckpt_hash_options {
     unsigned jobs;                    /* files hashed at once by ckpt_hash_files; 0 = automatic */
     size_t block_size;                /* bytes per read; 0 = 1 MiB (rounded to 64 KiB, <= 8 MiB) */
     const struct ckpt_limits *limits; /* for the safetensors header check; NULL = defaults */
+    /* One extra consumer per file (indexed like the paths), or NULL. An entry whose update is
+     * NULL is skipped. */
+    const struct ckpt_hash_consumer *extra;
 };
 
 void ckpt_hash_options_default(struct ckpt_hash_options *o);

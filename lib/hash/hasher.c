@@ -83,7 +83,7 @@ void ckpt_hash_options_default(struct ckpt_hash_options *o)
 /* ---- one file ----------------------------------------------------------------------------------
  */
 
-enum consumer_kind { C_SHA256, C_AUTOV3, C_BLAKE3, C_CRC_AUTOV1 };
+enum consumer_kind { C_SHA256, C_AUTOV3, C_BLAKE3, C_CRC_AUTOV1, C_EXTRA };
 
 struct job;
 
@@ -125,7 +125,8 @@ struct job {
     pthread_cond_t data_cv, free_cv;
     uint64_t produced; /* blocks handed out so far */
     int done, abort;
-    struct consumer cons[4];
+    struct consumer cons[5];
+    const struct ckpt_hash_consumer *extra;
     int ncons;
     int inline_one; /* one stream only: the reader hashes each block itself */
 };
@@ -156,6 +157,9 @@ static void consume(struct consumer *c, const uint8_t *p, uint64_t off, size_t l
         break;
     case C_BLAKE3:
         ckpt_blake3_update(&c->b3, p, len);
+        break;
+    case C_EXTRA:
+        c->job->extra->update(c->job->extra->user, p, off, len);
         break;
     case C_CRC_AUTOV1:
         if (c->do_crc)
@@ -202,6 +206,8 @@ static int add_consumer(struct job *j, enum consumer_kind kind, struct ckpt_erro
         rc = ckpt_sha256_init(&c->sha, err);
     else if (kind == C_BLAKE3)
         ckpt_blake3_init(&c->b3);
+    else if (kind == C_EXTRA)
+        ;
     else {
         c->do_crc = !!(j->want & CKPT_HASH_CRC32);
         c->do_autov1 = !!(j->want & CKPT_HASH_AUTOV1);
@@ -243,6 +249,8 @@ static void finish_consumers(struct job *j, struct ckpt_hash_result *out)
             ckpt_blake3_finalize(&c->b3, d, 32);
             ckpt_hex(d, 32, out->blake3);
             out->computed |= CKPT_HASH_BLAKE3;
+            break;
+        case C_EXTRA:
             break;
         case C_CRC_AUTOV1:
             if (c->do_crc) {
@@ -441,6 +449,10 @@ static int hash_one(struct run *run, size_t index, const char *path, size_t bloc
         rc = add_consumer(j, C_BLAKE3, err);
     if (!rc && (j->want & (CKPT_HASH_CRC32 | CKPT_HASH_AUTOV1)))
         rc = add_consumer(j, C_CRC_AUTOV1, err);
+    if (!rc && o->extra && o->extra[index].update) {
+        j->extra = &o->extra[index];
+        rc = add_consumer(j, C_EXTRA, err);
+    }
     if (!rc && j->ncons && j->size) {
         size_t memlen = RING_SLOTS * block;
         void *mem = NULL;

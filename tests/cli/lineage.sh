@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# ckptdb lineage / similar on the synthetic SD1 family: an add-difference merge is found linear
+# with its three parents and per-block weights within 0.01, a fine-tune's base is found, the
+# similar JSON has the contract's fields and reports the shared VAE and text encoder, usage
+# errors exit 2 and an unreadable candidate exits 1.
+set -uo pipefail
+. "$(dirname "$0")/common.bash"
+bin=$CKPT_BIN
+d=$CKPT_FIXTURES/lineage/sd1
+all() { for n in "$@"; do printf '%s\n' "$d/$n.safetensors"; done; }
+mapfile -t cands < <(all base ft1 ft2 ft3 ft4 ft5 ws1)
+out=$("$bin" --json lineage "$d/ad1.safetensors" --candidates "${cands[@]}")
+if /usr/bin/python3 - "$out" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["origin"]["value"] == "merge" and r["linear"] is True, r["origin"]
+w = {p["name"].rsplit("/", 1)[1]: p for p in r["parents"]}
+assert set(w) == {"ft1.safetensors", "ft3.safetensors", "base.safetensors"}, list(w)
+for name, want in (("ft1", 1.0), ("ft3", 0.5), ("base", -0.5)):
+    for b, v in w[name + ".safetensors"]["blocks"].items():
+        if b not in ("TE", "VAE"):
+            assert abs(v - want) < 0.01, (name, b, v)
+assert r["base"].endswith("base.safetensors"), r["base"]
+PY
+then ok add-difference; else fail add-difference "$out"; fi
+
+mapfile -t cands < <(all base ft1 ft3 ft4 ft5)
+out=$("$bin" --json lineage "$d/ft2.safetensors" --candidates "${cands[@]}")
+if /usr/bin/python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert r["origin"]["value"]=="fine-tune" and r["base"].endswith("/base.safetensors"), r' "$out"
+then ok fine-tune; else fail fine-tune "$out"; fi
+
+out=$("$bin" --json similar --top 3 "$d/ws1.safetensors" --candidates "${cands[@]}" "$d/ft2.safetensors")
+if /usr/bin/python3 - "$out" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+assert len(r) == 3 and all(set(m) == {"model", "similarity", "blocks", "shared_components"} for m in r)
+assert {r[0]["model"].rsplit("/", 1)[1], r[1]["model"].rsplit("/", 1)[1]} == {"ft1.safetensors", "ft2.safetensors"}, r
+assert "vae" in r[0]["shared_components"] and "text-encoder" in r[0]["shared_components"], r[0]
+assert r[0]["similarity"] >= r[1]["similarity"] >= r[2]["similarity"]
+PY
+then ok similar; else fail similar "$out"; fi
+
+"$bin" lineage "$d/ad1.safetensors" >/dev/null 2>&1; [ $? -eq 2 ] && ok usage || fail usage "no candidates: want exit 2"
+"$bin" lineage "$d/ad1.safetensors" --candidates "$d/base.safetensors" /nonexistent >/dev/null 2>&1
+[ $? -eq 1 ] && ok missing || fail missing "missing candidate: want exit 1"
+finish
