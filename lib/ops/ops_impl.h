@@ -102,6 +102,10 @@ enum ckpt_dtype ops_out_dtype(enum ckpt_dtype t, enum ckpt_dtype want);
 int ops_numeric(enum ckpt_dtype t);
 /* Correctly rounded double -> f16 (bit-exact with ckpt_f64_to_f16, faster). */
 uint16_t ops_f64_to_f16(double d);
+/* The same over an array (F16C/AVX2 when the CPU has them: round to odd in float32, then the
+ * hardware's round-to-nearest-even); and double -> bf16 the same way. */
+void ops_f64_to_f16_array(const double *in, size_t n, uint16_t *out);
+uint16_t ops_f64_to_bf16(double d);
 
 /* Component role of every tensor of ts (identify's prefix table): one of the CKPT_COMP_* bits,
  * OPS_ROLE_BUFFER for schedule buffers and markers, OPS_ROLE_JUNK for keys nothing explains.

@@ -158,12 +158,113 @@ uint16_t ops_f64_to_f16(double d)
     return (uint16_t)(sign | n);
 }
 
+/* double -> float rounded to odd (truncate, then set the last bit when inexact): rounding that
+ * to a format with at least 2 fewer significant bits gives the correctly rounded result. */
+static inline uint32_t f64_to_f32_odd(double d)
+{
+    float f = (float)d;
+    double back = (double)f;
+    uint32_t b;
+    memcpy(&b, &f, 4);
+    b -= (uint32_t)(fabs(back) > fabs(d));
+    b |= (uint32_t)(back != d);
+    return b;
+}
+
+uint16_t ops_f64_to_bf16(double d)
+{
+    if (d != d)
+        return signbit(d) ? 0xFFC0 : 0x7FC0;
+    uint32_t b = f64_to_f32_odd(d);
+    b += 0x7FFFu + ((b >> 16) & 1);
+    return (uint16_t)(b >> 16);
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+__attribute__((target("avx2,f16c"))) static void f64_to_f16_avx2(const double *in, size_t n,
+                                                                   uint16_t *out)
+{
+    size_t i = 0;
+    const __m256d absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffll));
+    const __m256i pick = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    for (; i + 4 <= n; i += 4) {
+        __m256d d = _mm256_loadu_pd(in + i);
+        __m128 f = _mm256_cvtpd_ps(d);
+        __m256d back = _mm256_cvtps_pd(f);
+        __m256d over = _mm256_cmp_pd(_mm256_and_pd(back, absmask), _mm256_and_pd(d, absmask),
+                                     _CMP_GT_OQ);
+        __m256d inex = _mm256_cmp_pd(back, d, _CMP_NEQ_UQ);
+        __m128i o32 = _mm256_castsi256_si128(
+            _mm256_permutevar8x32_epi32(_mm256_castpd_si256(over), pick));
+        __m128i x32 = _mm256_castsi256_si128(
+            _mm256_permutevar8x32_epi32(_mm256_castpd_si256(inex), pick));
+        __m128i b = _mm_add_epi32(_mm_castps_si128(f), o32);
+        b = _mm_or_si128(b, _mm_and_si128(x32, _mm_set1_epi32(1)));
+        __m128i h = _mm_cvtps_ph(_mm_castsi128_ps(b), _MM_FROUND_TO_NEAREST_INT);
+        _mm_storel_epi64((__m128i *)(out + i), h);
+    }
+    for (; i < n; i++)
+        out[i] = ops_f64_to_f16(in[i]);
+}
+
+__attribute__((target("avx2,f16c"))) static void f16_to_f64_avx2(const uint16_t *in, size_t n,
+                                                                   double *out)
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m128i h = _mm_loadl_epi64((const __m128i *)(in + i));
+        _mm256_storeu_pd(out + i, _mm256_cvtps_pd(_mm_cvtph_ps(h)));
+    }
+    for (; i < n; i++)
+        out[i] = f16_table[in[i]];
+}
+
+static int have_f16c(void)
+{
+    static int v = -1;
+    if (v < 0)
+        v = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+    return v;
+}
+#else
+static int have_f16c(void)
+{
+    return 0;
+}
+static void f64_to_f16_avx2(const double *in, size_t n, uint16_t *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = ops_f64_to_f16(in[i]);
+}
+static void f16_to_f64_avx2(const uint16_t *in, size_t n, double *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = f16_table[in[i]];
+}
+#endif
+
+void ops_f64_to_f16_array(const double *in, size_t n, uint16_t *out)
+{
+    pthread_once(&f16_once, f16_init);
+    if (have_f16c()) {
+        f64_to_f16_avx2(in, n, out);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = ops_f64_to_f16(in[i]);
+}
+
 static void to_f64(enum ckpt_dtype t, const void *src, size_t n, double *out)
 {
     const unsigned char *s = src;
     switch (t) {
     case CKPT_DT_F16: {
         const uint16_t *h = src;
+        if (have_f16c()) {
+            f16_to_f64_avx2(h, n, out);
+            return;
+        }
         for (size_t i = 0; i < n; i++)
             out[i] = f16_table[h[i]];
         return;
@@ -213,16 +314,18 @@ static void from_f64(enum ckpt_dtype t, const double *in, size_t n, void *dst)
 {
     unsigned char *d = dst;
     switch (t) {
-    case CKPT_DT_F16: {
-        uint16_t *h = dst;
+    case CKPT_DT_F16:
+        if (have_f16c()) {
+            f64_to_f16_avx2(in, n, dst);
+            return;
+        }
         for (size_t i = 0; i < n; i++)
-            h[i] = ops_f64_to_f16(in[i]);
+            ((uint16_t *)dst)[i] = ops_f64_to_f16(in[i]);
         return;
-    }
     case CKPT_DT_BF16: {
         uint16_t *h = dst;
         for (size_t i = 0; i < n; i++)
-            h[i] = ckpt_f64_to_bf16(in[i]);
+            h[i] = ops_f64_to_bf16(in[i]);
         return;
     }
     case CKPT_DT_F32: {
@@ -277,6 +380,7 @@ struct ops_ctx {
     size_t n_fds;
     struct gathered g[8];
     unsigned char *raw;  /* CHUNK_ELEMS * 8 bytes of input bytes */
+    unsigned char *rawk[3]; /* per operand, for the blocked merge */
     unsigned char *outb; /* CHUNK_ELEMS * 8 bytes of output bytes */
     double *v[4];        /* CHUNK_ELEMS doubles per operand + result */
     uint64_t tensors_done, bytes_done, bytes_total;
@@ -509,6 +613,8 @@ static int do_merge_wide(struct ops_ctx *r, const struct ops_item *it)
     return rc;
 }
 
+#define SUB 4096 /* elements converted and computed at a time (stays in L1/L2) */
+
 static int do_merge(struct ops_ctx *r, const struct ops_item *it)
 {
     int nops = ckpt_merge_method_inputs(r->p->method);
@@ -518,15 +624,27 @@ static int do_merge(struct ops_ctx *r, const struct ops_item *it)
             return do_merge_wide(r, it);
     if (r->p->method == CKPT_MERGE_TIES)
         return ops_merge_ties(r, it);
+    size_t oes = ckpt_dtype_bits(it->dtype) / 8;
     for (uint64_t e = 0; e < A->numel; e += CHUNK_ELEMS) {
         size_t n = (size_t)(A->numel - e < CHUNK_ELEMS ? A->numel - e : CHUNK_ELEMS);
         int rc = CKPT_OK;
-        for (int k = 0; k < nops && !rc; k++)
-            rc = ops_read_f64(r, it->in[k], k, it->src[k], e, n, r->v[k]);
+        for (int k = 0; k < nops && !rc; k++) {
+            size_t es = ckpt_dtype_bits(it->src[k]->dtype) / 8;
+            rc = read_bytes(r, it->in[k], k, it->src[k], e * es, n * es, r->rawk[k]);
+        }
         if (rc)
             return rc;
-        ops_merge_chunk(r->p, it, r->v[0], r->v[1], nops > 2 ? r->v[2] : NULL, n, e, r->v[3]);
-        rc = ops_put_f64(r, it, r->v[3], n);
+        for (size_t s = 0; s < n; s += SUB) {
+            size_t m = n - s < SUB ? n - s : SUB;
+            for (int k = 0; k < nops; k++) {
+                size_t es = ckpt_dtype_bits(it->src[k]->dtype) / 8;
+                to_f64(it->src[k]->dtype, r->rawk[k] + s * es, m, r->v[k]);
+            }
+            ops_merge_chunk(r->p, it, r->v[0], r->v[1], nops > 2 ? r->v[2] : NULL, m, e + s,
+                            r->v[3]);
+            from_f64(it->dtype, r->v[3], m, r->outb + s * oes);
+        }
+        rc = put(r, r->outb, n * oes);
         if (rc)
             return rc;
     }
@@ -599,7 +717,10 @@ int ops_run(struct ops_plan *p, const struct ckpt_op_common *c, struct ckpt_op_r
     r.outb = malloc((size_t)CHUNK_ELEMS * 8);
     for (int k = 0; k < 4; k++)
         r.v[k] = malloc((size_t)CHUNK_ELEMS * sizeof(double));
-    if (!rc && (!r.raw || !r.outb || !r.v[0] || !r.v[1] || !r.v[2] || !r.v[3]))
+    for (int k = 0; k < 3; k++)
+        r.rawk[k] = malloc((size_t)CHUNK_ELEMS * 8);
+    if (!rc && (!r.raw || !r.outb || !r.v[0] || !r.v[1] || !r.v[2] || !r.v[3] || !r.rawk[0] ||
+                !r.rawk[1] || !r.rawk[2]))
         rc = ckpt_error_setf(err, CKPT_E_NOMEM, c->output, "out of memory");
     if (!rc) {
         r.bytes_total = ckpt_st_writer_data_size(r.w);
@@ -626,6 +747,8 @@ int ops_run(struct ops_plan *p, const struct ckpt_op_common *c, struct ckpt_op_r
     free(r.outb);
     for (int k = 0; k < 4; k++)
         free(r.v[k]);
+    for (int k = 0; k < 3; k++)
+        free(r.rawk[k]);
     if (!rc && rep) {
         struct stat st;
         rep->tensors_out = p->n;
