@@ -41,10 +41,10 @@ typedef int (*ckpt_op_progress_fn)(void *user, uint64_t tensors_done, uint64_t t
 
 /* What every operation shares. */
 struct ckpt_op_common {
-    const char *output;     /* the safetensors file to create */
-    int force;              /* replace an existing output (never an input) */
-    enum ckpt_dtype dtype;  /* F16, BF16, F32 for floating tensors; CKPT_DT_INVALID: keep */
-    int no_hash;            /* 1: do not hash inputs for the recipe (sha256 fields are null) */
+    const char *output;    /* the safetensors file to create */
+    int force;             /* replace an existing output (never an input) */
+    enum ckpt_dtype dtype; /* F16, BF16, F32 for floating tensors; CKPT_DT_INVALID: keep */
+    int no_hash;           /* 1: do not hash inputs for the recipe (sha256 fields are null) */
     ckpt_op_progress_fn progress;
     void *progress_user;
     const struct ckpt_limits *limits; /* NULL: defaults */
@@ -52,15 +52,15 @@ struct ckpt_op_common {
 
 /* What a run did, for the CLI to print. */
 struct ckpt_op_report {
-    uint64_t tensors_in;      /* tensors in the (first) input */
-    uint64_t tensors_out;     /* tensors written */
-    uint64_t merged;          /* tensors computed from several inputs (or baked) */
-    uint64_t copied;          /* tensors copied from one input (possibly converted) */
-    uint64_t dropped;         /* input tensors not written */
-    uint64_t input_bytes;     /* size of the (first) input file */
-    uint64_t output_bytes;    /* size of the file written */
-    uint64_t only_b;          /* merge: keys only in B (not written), see only_b_names */
-    char **only_b_names;      /* the first few of them */
+    uint64_t tensors_in;   /* tensors in the (first) input */
+    uint64_t tensors_out;  /* tensors written */
+    uint64_t merged;       /* tensors computed from several inputs (or baked) */
+    uint64_t copied;       /* tensors copied from one input (possibly converted) */
+    uint64_t dropped;      /* input tensors not written */
+    uint64_t input_bytes;  /* size of the (first) input file */
+    uint64_t output_bytes; /* size of the file written */
+    uint64_t only_b;       /* merge: keys only in B (not written), see only_b_names */
+    char **only_b_names;   /* the first few of them */
     size_t n_only_b_names;
     uint64_t position_ids_fixed; /* position_ids written as exact integers that were not */
     uint64_t vae_replaced;       /* tensors taken from --vae */
@@ -68,8 +68,8 @@ struct ckpt_op_report {
     uint64_t lora_unmatched;     /* bake: modules with no target in the checkpoint */
     char **notes;                /* one-line remarks (inpainting handling, ...) */
     size_t n_notes;
-    char family[32];             /* family of the (first) input, "" if unknown */
-    char sha256[4][65];          /* inputs' sha256 ("" when not hashed) */
+    char family[32];    /* family of the (first) input, "" if unknown */
+    char sha256[4][65]; /* inputs' sha256 ("" when not hashed) */
 };
 
 void ckpt_op_report_release(struct ckpt_op_report *r);
@@ -90,9 +90,9 @@ struct ckpt_merge_options {
     size_t n_inputs;
     enum ckpt_merge_method method;
     double alpha, beta;
-    double ties_k;  /* TIES: fraction of each task vector kept (top |delta|), (0,1]; 0 -> 0.2 */
-    double dare_p;  /* DARE: drop probability [0,1); */
-    uint64_t seed;  /* DARE: seed of the deterministic per-element draw */
+    double ties_k; /* TIES: fraction of each task vector kept (top |delta|), (0,1]; 0 -> 0.2 */
+    double dare_p; /* DARE: drop probability [0,1); */
+    uint64_t seed; /* DARE: seed of the deterministic per-element draw */
     const double *blocks; /* per-block alpha (26 SD1/SD2, 20 SDXL, or 26 cut to 20 for SDXL) */
     size_t n_blocks;
     const char *blocks_name; /* the preset's name, for the recipe (or NULL) */

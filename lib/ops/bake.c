@@ -80,8 +80,8 @@ static int num(const char **s, int *v)
 static void resnet_part(const char *p, char *out, size_t n)
 {
     static const char *const map[][2] = {
-        {"in_layers.0", "norm1"},         {"in_layers.2", "conv1"},
-        {"out_layers.0", "norm2"},        {"out_layers.3", "conv2"},
+        {"in_layers.0", "norm1"},          {"in_layers.2", "conv1"},
+        {"out_layers.0", "norm2"},         {"out_layers.3", "conv2"},
         {"emb_layers.1", "time_emb_proj"}, {"skip_connection", "conv_shortcut"}};
     for (size_t i = 0; i < sizeof map / sizeof *map; i++)
         if (!strcmp(p, map[i][0])) {
@@ -312,8 +312,7 @@ static int apply_lora(struct ops_plan *p, int in, double weight, const struct tm
             term.t[1] = t;
             term.t[2] = part(ts, mod, "lora_mid.weight");
             if (!term.t[0])
-                return ckpt_error_setf(err, CKPT_E_FORMAT, path, "module '%s' has no lora_up",
-                                       mod);
+                return ckpt_error_setf(err, CKPT_E_FORMAT, path, "module '%s' has no lora_up", mod);
             rank = t->shape[0];
         } else if (!strcmp(what, "hada_w1_a")) {
             term.net = OPS_NET_LOHA;
@@ -379,8 +378,7 @@ static int apply_lora(struct ops_plan *p, int in, double weight, const struct tm
     return CKPT_OK;
 }
 
-int ckpt_bake(const struct ckpt_bake_options *o, struct ckpt_op_report *rep,
-              struct ckpt_error *err)
+int ckpt_bake(const struct ckpt_bake_options *o, struct ckpt_op_report *rep, struct ckpt_error *err)
 {
     struct ckpt_op_report local = {0};
     if (!rep)

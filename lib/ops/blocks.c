@@ -69,11 +69,24 @@ const char *ckpt_block_name(int index, int sdxl)
 }
 
 /* Presets over the 25 UNet positions x = 0 (IN00) .. 24 (OUT11), M00 at 12; BASE separately. */
-enum { P_ALL_A, P_ALL_B, P_FLAT_25, P_FLAT_75, P_GRAD_V, P_GRAD_A, P_SMOOTHSTEP, P_COSINE,
-       P_REVERSE_COSINE, P_IN_ONLY, P_OUT_ONLY, P_MID_ONLY, P_COUNT };
-static const char *const names[] = {"ALL_A",   "ALL_B",          "FLAT_25", "FLAT_75",
-                                    "GRAD_V",  "GRAD_A",         "SMOOTHSTEP", "COSINE",
-                                    "REVERSE_COSINE", "IN_ONLY", "OUT_ONLY", "MID_ONLY", NULL};
+enum {
+    P_ALL_A,
+    P_ALL_B,
+    P_FLAT_25,
+    P_FLAT_75,
+    P_GRAD_V,
+    P_GRAD_A,
+    P_SMOOTHSTEP,
+    P_COSINE,
+    P_REVERSE_COSINE,
+    P_IN_ONLY,
+    P_OUT_ONLY,
+    P_MID_ONLY,
+    P_COUNT
+};
+static const char *const names[] = {
+    "ALL_A",  "ALL_B",          "FLAT_25", "FLAT_75",  "GRAD_V",   "GRAD_A", "SMOOTHSTEP",
+    "COSINE", "REVERSE_COSINE", "IN_ONLY", "OUT_ONLY", "MID_ONLY", NULL};
 
 const char *const *ckpt_blocks_preset_names(void)
 {
@@ -92,26 +105,50 @@ int ckpt_blocks_preset(const char *name, double out[CKPT_BLOCKS_SD1], struct ckp
             strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
             strncat(list, names[i], sizeof list - strlen(list) - 1);
         }
-        return ckpt_error_set(err, CKPT_E_NOTFOUND, "unknown block preset '%s' (presets: %s)",
-                              name, list);
+        return ckpt_error_set(err, CKPT_E_NOTFOUND, "unknown block preset '%s' (presets: %s)", name,
+                              list);
     }
     const double pi = 3.14159265358979323846;
     double base = 0.5;
     for (int x = 0; x < 25; x++) {
         double t = x / 24.0, d = fabs((double)x - 12.0) / 12.0, v = 0;
         switch (id) {
-        case P_ALL_A: v = 0; break;
-        case P_ALL_B: v = 1; break;
-        case P_FLAT_25: v = 0.25; break;
-        case P_FLAT_75: v = 0.75; break;
-        case P_GRAD_V: v = d; break;             /* 1 at IN00 and OUT11, 0 at M00 */
-        case P_GRAD_A: v = 1 - d; break;         /* 0 at the ends, 1 at M00 */
-        case P_SMOOTHSTEP: v = t * t * (3 - 2 * t); break;
-        case P_COSINE: v = (1 - cos(pi * t)) / 2; break;
-        case P_REVERSE_COSINE: v = (1 + cos(pi * t)) / 2; break;
-        case P_IN_ONLY: v = x < 12; break;
-        case P_OUT_ONLY: v = x > 12; break;
-        case P_MID_ONLY: v = x == 12; break;
+        case P_ALL_A:
+            v = 0;
+            break;
+        case P_ALL_B:
+            v = 1;
+            break;
+        case P_FLAT_25:
+            v = 0.25;
+            break;
+        case P_FLAT_75:
+            v = 0.75;
+            break;
+        case P_GRAD_V:
+            v = d;
+            break; /* 1 at IN00 and OUT11, 0 at M00 */
+        case P_GRAD_A:
+            v = 1 - d;
+            break; /* 0 at the ends, 1 at M00 */
+        case P_SMOOTHSTEP:
+            v = t * t * (3 - 2 * t);
+            break;
+        case P_COSINE:
+            v = (1 - cos(pi * t)) / 2;
+            break;
+        case P_REVERSE_COSINE:
+            v = (1 + cos(pi * t)) / 2;
+            break;
+        case P_IN_ONLY:
+            v = x < 12;
+            break;
+        case P_OUT_ONLY:
+            v = x > 12;
+            break;
+        case P_MID_ONLY:
+            v = x == 12;
+            break;
         }
         out[1 + x] = v;
     }

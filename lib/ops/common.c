@@ -10,8 +10,8 @@
 #include "identify/identify_impl.h"
 #include "ops_impl.h"
 
-static const char *const method_names[] = {NULL,   "weighted-sum", "add-difference", "triple-sum",
-                                           "ties", "dare"};
+static const char *const method_names[] = {NULL,         "weighted-sum", "add-difference",
+                                           "triple-sum", "ties",         "dare"};
 
 const char *ckpt_merge_method_name(enum ckpt_merge_method m)
 {

@@ -167,9 +167,9 @@ int ckpt_merge(const struct ckpt_merge_options *o, struct ckpt_op_report *rep,
         }
         nb = want;
     }
-    unsigned comps = o->components ? o->components
-                                   : (CKPT_COMP_UNET | CKPT_COMP_TE | CKPT_COMP_TE2 |
-                                      CKPT_COMP_VAE);
+    unsigned comps = o->components
+                         ? o->components
+                         : (CKPT_COMP_UNET | CKPT_COMP_TE | CKPT_COMP_TE2 | CKPT_COMP_VAE);
     rc = ops_roles(p.in[0], &roles, NULL, err);
     if (rc)
         goto out;
@@ -182,8 +182,7 @@ int ckpt_merge(const struct ckpt_merge_options *o, struct ckpt_op_report *rep,
         const struct ckpt_tensor *ta = ckpt_tensorset_tensor(A, i);
         enum ckpt_dtype want = o->c.dtype;
         if (vae_in >= 0 && roles[i] == CKPT_COMP_VAE) {
-            const char *s = strncmp(ta->name, "first_stage_model.", 18) ? ta->name
-                                                                         : ta->name + 18;
+            const char *s = strncmp(ta->name, "first_stage_model.", 18) ? ta->name : ta->name + 18;
             const struct ckpt_tensor *vt = ops_vae_find(p.in[vae_in], s);
             if (vt) {
                 rc = ops_vae_item(&p, vae_in, ta, vt, want, err);
@@ -203,8 +202,8 @@ int ckpt_merge(const struct ckpt_merge_options *o, struct ckpt_op_report *rep,
         if (!ops_numeric(ta->dtype)) {
             if (want && is_float(ta->dtype) == 0 && ckpt_dtype_is_float(ta->dtype) &&
                 want != ta->dtype)
-                ops_note(rep, "%s: %s tensor copied as is (no conversion for this dtype)",
-                         ta->name, ckpt_dtype_name(ta->dtype));
+                ops_note(rep, "%s: %s tensor copied as is (no conversion for this dtype)", ta->name,
+                         ckpt_dtype_name(ta->dtype));
             rep->copied++;
             continue;
         }
@@ -317,8 +316,8 @@ int ckpt_merge(const struct ckpt_merge_options *o, struct ckpt_op_report *rep,
             if (pl < sizeof params)
                 pl += (size_t)snprintf(params + pl, sizeof params - pl, "]");
             if (o->blocks_name && pl < sizeof params)
-                pl += (size_t)snprintf(params + pl, sizeof params - pl,
-                                       ",\"blocks_preset\":\"%s\"", o->blocks_name);
+                pl += (size_t)snprintf(params + pl, sizeof params - pl, ",\"blocks_preset\":\"%s\"",
+                                       o->blocks_name);
         }
         if (o->exclude && pl < sizeof params) {
             pl += (size_t)snprintf(params + pl, sizeof params - pl, ",\"exclude\":");
@@ -330,8 +329,8 @@ int ckpt_merge(const struct ckpt_merge_options *o, struct ckpt_op_report *rep,
         }
         if (pl < sizeof params - 1)
             snprintf(params + pl, sizeof params - pl, "}");
-        static const char *const a1111[] = {NULL, "Weighted sum", "Add difference",
-                                            "Triple sum", "TIES", "DARE"};
+        static const char *const a1111[] = {NULL,         "Weighted sum", "Add difference",
+                                            "Triple sum", "TIES",         "DARE"};
         struct ops_recipe r = {0};
         r.operation = "merge";
         r.inputs = o->inputs;

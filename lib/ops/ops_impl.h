@@ -16,11 +16,11 @@
 #define OPS_MAX_IN 64
 
 enum ops_kind {
-    OPS_COPY = 1,   /* src[0] of in[0], converted to dtype if it differs */
-    OPS_MERGE,      /* plan->method over src[0..2] (shapes equal, or A wider in dim 1) */
-    OPS_INT_ROUND,  /* src[0] rounded to the nearest integer, written as I64 (position_ids) */
-    OPS_ARANGE,     /* 0, 1, ..., numel-1 as I64 (repaired position_ids) */
-    OPS_BAKE,       /* src[0] plus the LoRA terms */
+    OPS_COPY = 1,  /* src[0] of in[0], converted to dtype if it differs */
+    OPS_MERGE,     /* plan->method over src[0..2] (shapes equal, or A wider in dim 1) */
+    OPS_INT_ROUND, /* src[0] rounded to the nearest integer, written as I64 (position_ids) */
+    OPS_ARANGE,    /* 0, 1, ..., numel-1 as I64 (repaired position_ids) */
+    OPS_BAKE,      /* src[0] plus the LoRA terms */
 };
 
 enum ops_net { OPS_NET_LORA = 1, OPS_NET_LOHA, OPS_NET_LOKR };
@@ -79,8 +79,7 @@ int ops_read_f64(struct ops_ctx *r, int in, int slot, const struct ckpt_tensor *
 /* The whole tensor into a malloc'd array (free it). */
 int ops_read_all(struct ops_ctx *r, int in, int slot, const struct ckpt_tensor *t, double **out);
 int ops_put_f64(struct ops_ctx *r, const struct ops_item *it, const double *v, size_t n);
-int ops_put_all_f64(struct ops_ctx *r, const struct ops_item *it, const double *v,
-                    uint64_t numel);
+int ops_put_all_f64(struct ops_ctx *r, const struct ops_item *it, const double *v, uint64_t numel);
 const struct ops_plan *ops_ctx_plan(const struct ops_ctx *r);
 struct ckpt_error *ops_ctx_err(struct ops_ctx *r);
 const char *ops_ctx_output(const struct ops_ctx *r);
@@ -128,8 +127,8 @@ struct ops_recipe {
     size_t n_inputs;
     struct ckpt_tensorset *const *ts; /* the inputs' tensorsets (their metadata is folded in) */
     const struct ckpt_op_common *c;
-    const char *params_json; /* the operation's parameters as a JSON object text */
-    const char *a1111_method;  /* sd_merge_recipe interp_method, NULL: no A1111 recipe */
+    const char *params_json;  /* the operation's parameters as a JSON object text */
+    const char *a1111_method; /* sd_merge_recipe interp_method, NULL: no A1111 recipe */
     double multiplier;
     const char *vae;
     int is_inpainting, is_pix2pix;

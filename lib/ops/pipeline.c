@@ -183,7 +183,7 @@ uint16_t ops_f64_to_bf16(double d)
 #if defined(__x86_64__)
 #include <immintrin.h>
 __attribute__((target("avx2,f16c"))) static void f64_to_f16_avx2(const double *in, size_t n,
-                                                                   uint16_t *out)
+                                                                 uint16_t *out)
 {
     size_t i = 0;
     const __m256d absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffll));
@@ -192,13 +192,13 @@ __attribute__((target("avx2,f16c"))) static void f64_to_f16_avx2(const double *i
         __m256d d = _mm256_loadu_pd(in + i);
         __m128 f = _mm256_cvtpd_ps(d);
         __m256d back = _mm256_cvtps_pd(f);
-        __m256d over = _mm256_cmp_pd(_mm256_and_pd(back, absmask), _mm256_and_pd(d, absmask),
-                                     _CMP_GT_OQ);
+        __m256d over =
+            _mm256_cmp_pd(_mm256_and_pd(back, absmask), _mm256_and_pd(d, absmask), _CMP_GT_OQ);
         __m256d inex = _mm256_cmp_pd(back, d, _CMP_NEQ_UQ);
-        __m128i o32 = _mm256_castsi256_si128(
-            _mm256_permutevar8x32_epi32(_mm256_castpd_si256(over), pick));
-        __m128i x32 = _mm256_castsi256_si128(
-            _mm256_permutevar8x32_epi32(_mm256_castpd_si256(inex), pick));
+        __m128i o32 =
+            _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(_mm256_castpd_si256(over), pick));
+        __m128i x32 =
+            _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(_mm256_castpd_si256(inex), pick));
         __m128i b = _mm_add_epi32(_mm_castps_si128(f), o32);
         b = _mm_or_si128(b, _mm_and_si128(x32, _mm_set1_epi32(1)));
         __m128i h = _mm_cvtps_ph(_mm_castsi128_ps(b), _MM_FROUND_TO_NEAREST_INT);
@@ -209,7 +209,7 @@ __attribute__((target("avx2,f16c"))) static void f64_to_f16_avx2(const double *i
 }
 
 __attribute__((target("avx2,f16c"))) static void f16_to_f64_avx2(const uint16_t *in, size_t n,
-                                                                   double *out)
+                                                                 double *out)
 {
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
@@ -379,10 +379,10 @@ struct ops_ctx {
     struct fdslot fds[OPS_MAX_IN * 2];
     size_t n_fds;
     struct gathered g[8];
-    unsigned char *raw;  /* CHUNK_ELEMS * 8 bytes of input bytes */
+    unsigned char *raw;     /* CHUNK_ELEMS * 8 bytes of input bytes */
     unsigned char *rawk[3]; /* per operand, for the blocked merge */
-    unsigned char *outb; /* CHUNK_ELEMS * 8 bytes of output bytes */
-    double *v[4];        /* CHUNK_ELEMS doubles per operand + result */
+    unsigned char *outb;    /* CHUNK_ELEMS * 8 bytes of output bytes */
+    double *v[4];           /* CHUNK_ELEMS doubles per operand + result */
     uint64_t tensors_done, bytes_done, bytes_total;
     struct ckpt_error *err;
 };
@@ -414,8 +414,8 @@ static int is_direct(struct ckpt_tensorset *ts, const struct ckpt_tensor *t)
 }
 
 /* Bytes [off, off+len) of tensor t (laid out contiguously) of input `in`, operand slot `slot`. */
-static int read_bytes(struct ops_ctx *r, int in, int slot, const struct ckpt_tensor *t, uint64_t off,
-                      size_t len, void *dst)
+static int read_bytes(struct ops_ctx *r, int in, int slot, const struct ckpt_tensor *t,
+                      uint64_t off, size_t len, void *dst)
 {
     struct ckpt_tensorset *ts = r->p->in[in];
     if (off > t->nbytes || len > t->nbytes - off)
@@ -471,7 +471,7 @@ static int read_bytes(struct ops_ctx *r, int in, int slot, const struct ckpt_ten
 
 /* Elements [e0, e0+n) of t as doubles. */
 int ops_read_f64(struct ops_ctx *r, int in, int slot, const struct ckpt_tensor *t, uint64_t e0,
-                    size_t n, double *out)
+                 size_t n, double *out)
 {
     size_t es = ckpt_dtype_bits(t->dtype) / 8;
     int rc = read_bytes(r, in, slot, t, e0 * es, n * es, r->raw);
@@ -507,9 +507,8 @@ int ops_read_all(struct ops_ctx *r, int in, int slot, const struct ckpt_tensor *
 
 static int progress(struct ops_ctx *r)
 {
-    if (r->c->progress &&
-        r->c->progress(r->c->progress_user, r->tensors_done, r->p->n, r->bytes_done,
-                       r->bytes_total))
+    if (r->c->progress && r->c->progress(r->c->progress_user, r->tensors_done, r->p->n,
+                                         r->bytes_done, r->bytes_total))
         return ckpt_error_setf(r->err, CKPT_E_CANCELLED, r->c->output, "cancelled");
     return CKPT_OK;
 }
@@ -543,7 +542,6 @@ int ops_put_all_f64(struct ops_ctx *r, const struct ops_item *it, const double *
     }
     return CKPT_OK;
 }
-
 
 static int do_copy(struct ops_ctx *r, const struct ops_item *it)
 {

@@ -19,7 +19,8 @@ static int ends_with(const char *s, const char *suf)
     return a >= b && !strcmp(s + a - b, suf);
 }
 
-/* "model.diffusion_model.input_blocks.0.0.weight" -> "model_ema.diffusion_modelinput_blocks00weight" */
+/* "model.diffusion_model.input_blocks.0.0.weight" ->
+ * "model_ema.diffusion_modelinput_blocks00weight" */
 static void ema_name(const char *name, char *out, size_t n)
 {
     size_t o = (size_t)snprintf(out, n, "model_ema.");
@@ -32,8 +33,8 @@ static void ema_name(const char *name, char *out, size_t n)
 /* 1 when the int/float tensor holds exactly 0..numel-1 */
 static int ids_ok(struct ckpt_tensorset *ts, const struct ckpt_tensor *t)
 {
-    if (t->nbytes > 65536 || (t->dtype != CKPT_DT_I64 && t->dtype != CKPT_DT_F32 &&
-                              t->dtype != CKPT_DT_I32))
+    if (t->nbytes > 65536 ||
+        (t->dtype != CKPT_DT_I64 && t->dtype != CKPT_DT_F32 && t->dtype != CKPT_DT_I32))
         return 0;
     unsigned char buf[65536];
     if (ckpt_tensorset_read_tensor(ts, t, buf, sizeof buf, NULL))

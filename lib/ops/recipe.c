@@ -100,20 +100,19 @@ int ops_recipe_meta(struct ops_plan *p, const struct ops_recipe *r, struct ckpt_
         const char *sha = (h[i].computed & CKPT_HASH_SHA256) ? h[i].sha256 : NULL;
         if (rep && i < 4)
             snprintf(rep->sha256[i], sizeof rep->sha256[i], "%s", sha ? sha : "");
-        json_array_append_new(inputs,
-                              json_pack("{s:s, s:s, s:o, s:I}", "path", r->inputs[i], "name",
-                                        base_name(r->inputs[i]), "sha256",
-                                        sha ? json_string(sha) : json_null(), "size",
-                                        (json_int_t)ckpt_tensorset_file_size(r->ts[i])));
+        json_array_append_new(inputs, json_pack("{s:s, s:s, s:o, s:I}", "path", r->inputs[i],
+                                                "name", base_name(r->inputs[i]), "sha256",
+                                                sha ? json_string(sha) : json_null(), "size",
+                                                (json_int_t)ckpt_tensorset_file_size(r->ts[i])));
     }
     json_error_t je;
     json_t *params = r->params_json ? json_loads(r->params_json, 0, &je) : json_object();
     if (!params)
         params = json_object();
-    json_t *recipe = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}", "tool", "ckptdb", "version",
-                               CKPT_VERSION, "operation", r->operation, "inputs", inputs,
-                               "parameters", params, "dtype",
-                               r->c->dtype ? ckpt_dtype_name(r->c->dtype) : "keep");
+    json_t *recipe =
+        json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}", "tool", "ckptdb", "version", CKPT_VERSION,
+                  "operation", r->operation, "inputs", inputs, "parameters", params, "dtype",
+                  r->c->dtype ? ckpt_dtype_name(r->c->dtype) : "keep");
     if (!rc)
         rc = recipe ? set_json(p, "ckptdb.recipe", recipe) : CKPT_E_NOMEM;
     json_decref(recipe);
@@ -135,8 +134,7 @@ int ops_recipe_meta(struct ops_plan *p, const struct ops_recipe *r, struct ckpt_
         json_object_set_new(a, "save_as_half", json_boolean(r->c->dtype == CKPT_DT_F16));
         json_object_set_new(a, "custom_name", json_string(name));
         json_object_set_new(a, "config_source", json_integer(0));
-        json_object_set_new(a, "bake_in_vae",
-                            json_string(r->vae ? base_name(r->vae) : "None"));
+        json_object_set_new(a, "bake_in_vae", json_string(r->vae ? base_name(r->vae) : "None"));
         json_object_set_new(a, "discard_weights", json_string(""));
         json_object_set_new(a, "is_inpainting", json_boolean(r->is_inpainting));
         json_object_set_new(a, "is_instruct_pix2pix", json_boolean(r->is_pix2pix));
@@ -161,9 +159,8 @@ int ops_recipe_meta(struct ops_plan *p, const struct ops_recipe *r, struct ckpt_
             char nm[256];
             stem(r->inputs[i], nm, sizeof nm);
             json_object_set_new(models, h[i].sha256,
-                                json_pack("{s:s, s:s, s:o}", "name", nm, "legacy_hash",
-                                          h[i].autov1, "sd_merge_recipe",
-                                          tr ? tr : json_null()));
+                                json_pack("{s:s, s:s, s:o}", "name", nm, "legacy_hash", h[i].autov1,
+                                          "sd_merge_recipe", tr ? tr : json_null()));
         }
         if (!rc)
             rc = set_json(p, "sd_merge_models", models);
