@@ -5,7 +5,10 @@
 
 #include <stdio.h>
 
+#include <stdint.h>
+
 #include "ckptdb/buf.h"
+#include "ckptdb/catalog.h"
 #include "ckptdb/error.h"
 
 enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2, EXIT_UNSAFE = 3 };
@@ -44,6 +47,33 @@ const struct cli_command *cli_find(const char *name);
 int cmd_inspect(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_identify(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_hash(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_check(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_scan(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_list(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_show(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_set(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_tag(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_accept(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_search(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_choose(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_dupes(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_export(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_import(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_forget(struct cli_ctx *ctx, int argc, char **argv);
+
+/* catalog commands' shared pieces (catalog_cli.c) */
+/* Open the catalog of --db / $CKPTDB_DB / the default path; prints the error; returns an exit
+ * code (EXIT_OK when *out is open). */
+int cli_catalog_open(struct cli_ctx *ctx, int readonly, struct ckpt_catalog **out);
+/* Exit code for a library status: CKPT_E_ARG -> 2 (usage), other failures -> 1. */
+int cli_status_exit(int status);
+/* Resolve a MODEL argument, printing the error; returns an exit code. */
+int cli_find_model(struct ckpt_catalog *cat, const char *ref, int64_t *id);
+/* Models as a JSON array (--json), CSV, or the 80-column table. */
+int cli_print_models(struct cli_ctx *ctx, struct ckpt_catalog *cat, const int64_t *ids, size_t n,
+                     int csv);
+void cli_table_header(void);
+void cli_table_row(const struct ckpt_model *m);
 int cmd_merge(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_convert(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_prune(struct cli_ctx *ctx, int argc, char **argv);

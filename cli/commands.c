@@ -56,6 +56,111 @@ const struct cli_command cli_commands[] = {
      "Exit status: 0 when every file was hashed, 1 when any could not be (unreadable, a\n"
      "directory, or changed while being read: no hash is printed for it), 2 for usage errors.\n",
      cmd_hash},
+    {"check", "safety verdicts: safe, suspicious, dangerous or invalid (never executes anything)",
+     "check [--json] [-v] [-q] FILE...\n"
+     "\n"
+     "Judges each FILE without executing or importing anything: every pickle in it (a torch\n"
+     "zip's data.pkl and any other member that is a pickle, the five pickles of a legacy torch\n"
+     "file, a raw pickle file) against an allow-list of what real checkpoints use, and the zip\n"
+     "container for tricks that hide a pickle. safetensors and GGUF files are safe when they\n"
+     "read. Only directories and pickles are read, never tensor data.\n"
+     "\n"
+     "  safe        well-formed, and only allow-listed imports and calls\n"
+     "  suspicious  something that cannot be proved safe (an import not on the allow-list,\n"
+     "              trailing data, a numpy object array, ...)\n"
+     "  dangerous   a call of anything not allow-listed, a known-dangerous import, an import\n"
+     "              that cannot be resolved statically, a container trick\n"
+     "  invalid     the file cannot be parsed (the reason is given)\n"
+     "\n"
+     "  -v          list every finding (default: the worst one)\n"
+     "  -q          print only files that are not safe\n"
+     "  --json      an array of {path, verdict, format, findings: [{severity, what, where,\n"
+     "              count}]}\n"
+     "\n"
+     "Exit status: 3 when any file is dangerous or suspicious, else 1 when any is invalid,\n"
+     "else 0. See docs/check.md for what a verdict guarantees and what it does not.\n",
+     cmd_check},
+    {"scan", "record every model file under folders in the catalog (incremental)",
+     "scan [--no-hash] [--jobs N] [--progress] [--json] PATH...\n"
+     "\n"
+     "Walks each PATH (folders recursively; symlinks followed once, loops detected) and records\n"
+     "every model file, recognised by its content (safetensors, torch zip / legacy pickle, GGUF,\n"
+     "diffusers folders as one model). New and changed files are read (header, metadata,\n"
+     "sidecars such as .civitai.info, .cm-info.json, A1111 <name>.json, .yaml, .txt, previews)\n"
+     "and hashed; unchanged files (same size, mtime, device, inode) are not opened; a moved or\n"
+     "renamed file is matched by quick fingerprint and sha256 and keeps its record; records of\n"
+     "files that are gone are kept and marked missing. Work is committed in small batches, so\n"
+     "an interrupted scan keeps what it recorded and the next scan carries on.\n"
+     "\n"
+     "  --no-hash   skip hashing (moved files are then matched by fingerprint alone)\n"
+     "  --jobs N    files hashed at once (default: automatic)\n"
+     "  --progress  progress bar on stderr even when it is not a terminal\n"
+     "  --json      the summary as one JSON object\n"
+     "\n"
+     "Prints: seen, new, changed, unchanged, moved, missing, failed, bytes hashed, time.\n"
+     "Exit status: 0, or 1 when some file could not be read (recorded with its reason).\n",
+     cmd_scan},
+    {"list", "list catalog models, filtered and sorted",
+     "list [--kind K] [--family F] [--ecosystem E] [--origin O] [--output O] [--realism R]\n"
+     "     [--subject S] [--tag T] [--source S] [--safety V] [--min-rating N] [--present]\n"
+     "     [--sort [-]FIELD] [--json | --csv]\n"
+     "\n"
+     "Filters combine (all must hold); values are those of TAXONOMY.md and a bad one is refused\n"
+     "with the list of valid ones. --sort takes any model-object field (a leading '-' sorts\n"
+     "descending; default name). --present leaves out models whose file is missing.\n"
+     "The table marks a suggested value with '~' (not chosen: see 'ckptdb accept'), a missing\n"
+     "file with M and an unreadable one with E.\n",
+     cmd_list},
+    {"show", "everything known about one model, with the reasons for each suggestion",
+     "show [--json] MODEL\n"
+     "\n"
+     "MODEL is a catalog id, a name, a path, or 6+ hex digits of the sha256 or autov2.\n",
+     cmd_show},
+    {"set", "set a model's chosen fields (validated against the taxonomy)",
+     "set MODEL FIELD=VALUE...\n"
+     "\n"
+     "Fields: name, origin, output, realism (comma list), subjects (comma list), ecosystem,\n"
+     "source, source_url, rating (1-5), note, trigger_words, settings.KEY (e.g. settings.cfg=7,\n"
+     "settings.sampler=euler). An empty VALUE clears the field. All assignments are checked\n"
+     "first; a bad value lists the valid ones and nothing is changed (exit 2).\n",
+     cmd_set},
+    {"tag", "add and remove a model's free-word tags", "tag MODEL [+]WORD... -WORD...\n", cmd_tag},
+    {"accept", "turn a model's suggestions into chosen values",
+     "accept MODEL [FIELD...]\n"
+     "\n"
+     "Without FIELD, every suggested field the user has not chosen yet takes its best\n"
+     "suggestion; with FIELDs (origin, output, realism, subjects, ecosystem, source,\n"
+     "source_url, trigger_words) those fields take it even over a chosen value.\n",
+     cmd_accept},
+    {"search", "full-text search over names, notes, tags, trigger words, metadata",
+     "search [--json | --csv] TEXT...\n"
+     "\n"
+     "Every word must match (as a word prefix) the model's name or path, note, tags, trigger\n"
+     "words, sidecar description, site tags or file metadata. Best matches first.\n",
+     cmd_search},
+    {"choose", "rank models for a wish, saying why",
+     "choose [--output O] [--realism R] [--family F] [--ecosystem E] [--subject S] [--kind K]\n"
+     "       [--top N] [--json]\n"
+     "\n"
+     "family, ecosystem and kind are measured and filter. output, realism and subject score:\n"
+     "a chosen value counts most (and a different chosen value counts against), a suggestion\n"
+     "counts less, in proportion to its confidence; then the rating. Each result says why.\n",
+     cmd_choose},
+    {"dupes", "files with the same sha256 (or same fingerprint, not hashed yet)",
+     "dupes [--json]\n", cmd_dupes},
+    {"export", "write the catalog as JSON, CSV or a Markdown table",
+     "export [--format json|csv|md]\n"
+     "\n"
+     "JSON is an array of model objects and is what 'ckptdb import' reads back.\n",
+     cmd_export},
+    {"import", "restore chosen fields from an export, matched by sha256",
+     "import FILE\n"
+     "\n"
+     "Restores name, origin, output, realism, subjects, ecosystem, tags, source, source_url,\n"
+     "rating, note, trigger_words and settings of every record whose sha256 is in the catalog.\n"
+     "One transaction: a malformed file or value changes nothing.\n",
+     cmd_import},
+    {"forget", "drop a model's record (never the file)", "forget MODEL\n", cmd_forget},
     {"merge", "merge two or three checkpoints into a new safetensors file, streaming",
      "merge A B [C] -o OUT [--method M] [--alpha X] [--beta Y] [--blocks V,V,..|PRESET]\n"
      "       [--components LIST] [--exclude REGEX] [--vae FILE] [--dtype fp16|bf16|fp32]\n"

@@ -195,11 +195,12 @@ static void put_value(unsigned char *p, enum ckpt_dtype t, double v)
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: mkfixture -o OUT [--force] [--dtype F16] [--rank N] [--data random|zero|sparse]\n"
-            "         [--seed N] [--drop SUBSTR] [--only SUBSTR] [--meta KEY=VALUE]...\n"
-            "         [--keys LIST[:PREFIX[:nodots]]]... [--tensor NAME:DTYPE:d0,d1]...\n"
-            "         [--position-ids ok|float|broken]\n");
+    fprintf(
+        stderr,
+        "usage: mkfixture -o OUT [--force] [--dtype F16] [--rank N] [--data random|zero|sparse]\n"
+        "         [--seed N] [--drop SUBSTR] [--only SUBSTR] [--meta KEY=VALUE]...\n"
+        "         [--keys LIST[:PREFIX[:nodots]]]... [--tensor NAME:DTYPE:d0,d1]...\n"
+        "         [--position-ids ok|float|broken]\n");
     exit(2);
 }
 
@@ -272,8 +273,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < ndecls; i++) {
         if (strstr(decls[i].name, "position_ids") && !strcmp(posmode, "float"))
             decls[i].dtype = CKPT_DT_F32;
-        if (ckpt_st_writer_declare(w, decls[i].name, decls[i].dtype, decls[i].ndim,
-                                   decls[i].shape, &err))
+        if (ckpt_st_writer_declare(w, decls[i].name, decls[i].dtype, decls[i].ndim, decls[i].shape,
+                                   &err))
             goto fail;
     }
     int sparse = !strcmp(data, "sparse"), zero = !strcmp(data, "zero");

@@ -5,8 +5,9 @@
  * order, and their data: F32/F16/BF16 converted as asked, weights of 2+ dims quantized with
  * --quant (Q8_0 and Q4_0 for real; other block types get made-up but well-formed blocks: every
  * 16-bit word, so every f16 scale, is finite). Key/values are written only when asked (no option:
- * an sd.cpp-style file with none at all). --sparse writes every tensor's bytes as a hole, so an
- * SDXL-shaped GGUF costs no disk. Deterministic. Not part of the product: a generator for tests. */
+ * an sd.cpp-style file with none at all). --sparse writes every float tensor's bytes as a hole, so
+ * an SDXL-shaped GGUF costs no disk. Deterministic. Not part of the product: a generator for tests.
+ */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -385,7 +386,8 @@ int main(int argc, char **argv)
         if (offs[i] > at && ckpt_atomic_skip(out, offs[i] - at, &err))
             die(err.msg, NULL);
         at = offs[i] + sizes[i];
-        if (sparse) {
+        if (sparse && ckpt_dtype_is_float(t->dtype)) { /* integer tensors (position_ids) keep
+                                                            their values, as mkfixture does */
             if (ckpt_atomic_skip(out, sizes[i], &err))
                 die(err.msg, NULL);
             continue;

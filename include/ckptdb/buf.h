@@ -19,7 +19,8 @@ struct ckpt_buf {
 void ckpt_buf_put(struct ckpt_buf *b, const void *p, size_t n);
 void ckpt_buf_puts(struct ckpt_buf *b, const char *s);
 void ckpt_buf_putc(struct ckpt_buf *b, char c);
-void ckpt_buf_printf(struct ckpt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ckpt_buf_printf(struct ckpt_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void ckpt_buf_reset(struct ckpt_buf *b); /* len = 0, keeps memory */
 void ckpt_buf_free(struct ckpt_buf *b);
 /* NUL-terminated view of the contents (adds a NUL after len without counting it). */

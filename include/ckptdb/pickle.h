@@ -87,6 +87,10 @@ void ckpt_pickle_free(struct ckpt_pickle *p);
 int ckpt_pickle_load(struct ckpt_pickle *p, const void *data, size_t size, uint64_t base, int exact,
                      const struct ckpt_pv **result, size_t *consumed, struct ckpt_error *err);
 int ckpt_pickle_truncated(const struct ckpt_pickle *p);
+/* With on = 1, a failed load keeps the records it made before the error (and *consumed is the
+ * offset of the opcode that failed): Python would have executed those opcodes before failing,
+ * so the safety checker judges them. Off by default. */
+void ckpt_pickle_keep_failed(struct ckpt_pickle *p, int on);
 
 /* Every GLOBAL value made (GLOBAL, STACK_GLOBAL, INST's class, EXT1/2/4), in order. */
 size_t ckpt_pickle_global_count(const struct ckpt_pickle *p);
@@ -104,8 +108,10 @@ struct ckpt_pickle_info {
     int proto;
     unsigned proto_count;
     int proto_misplaced;
-    uint64_t ops;      /* opcodes executed */
-    size_t stack_left; /* values left on the stack under the result at STOP */
+    uint64_t ops;       /* opcodes executed */
+    size_t stack_left;  /* values left on the stack under the result at STOP */
+    int frame_straddle; /* the load failed because an argument or STOP crossed a FRAME's end
+                           (Python reads across frames: a parser differential) */
 };
 void ckpt_pickle_info(const struct ckpt_pickle *p, struct ckpt_pickle_info *out);
 

@@ -44,15 +44,15 @@ struct ckpt_tensor {
     const char *name;
     enum ckpt_dtype dtype;
     uint32_t ndim;
-    uint64_t shape[CKPT_MAX_DIMS];  /* PyTorch order (GGUF dims are reversed on reading) */
-    int64_t stride[CKPT_MAX_DIMS];  /* in elements; row-major values when contiguous */
-    int contiguous;                 /* 1 when stride is row-major for shape */
-    uint32_t source;                /* index of its ckpt_source */
-    uint64_t offset;                /* byte offset of element 0 inside the source */
-    uint64_t nbytes;                /* bytes of its elements laid out contiguously */
-    uint64_t extent;                /* bytes from offset that its elements span (== nbytes when
-                                       contiguous; larger or smaller for strided views) */
-    uint64_t numel;                 /* number of elements */
+    uint64_t shape[CKPT_MAX_DIMS]; /* PyTorch order (GGUF dims are reversed on reading) */
+    int64_t stride[CKPT_MAX_DIMS]; /* in elements; row-major values when contiguous */
+    int contiguous;                /* 1 when stride is row-major for shape */
+    uint32_t source;               /* index of its ckpt_source */
+    uint64_t offset;               /* byte offset of element 0 inside the source */
+    uint64_t nbytes;               /* bytes of its elements laid out contiguously */
+    uint64_t extent;               /* bytes from offset that its elements span (== nbytes when
+                                      contiguous; larger or smaller for strided views) */
+    uint64_t numel;                /* number of elements */
 };
 
 struct ckpt_tensorset;

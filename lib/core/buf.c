@@ -2,6 +2,7 @@
  * output, safetensors headers, recipes). Not a JSON parser (jansson reads general JSON; the
  * safetensors header has its own parser). */
 #include "ckptdb/buf.h"
+#include "ckptdb/utf8.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -102,32 +103,6 @@ const char *ckpt_buf_cstr(struct ckpt_buf *b)
 
 /* ---- JSON ------------------------------------------------------------------------------------ */
 
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned char c = p[0];
-    size_t len;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2, cp = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4, cp = c & 0x07;
-    else
-        return 0;
-    if (n < len)
-        return 0;
-    for (size_t k = 1; k < len; k++) {
-        if ((p[k] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[k] & 0x3F);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return len;
-}
-
 /* Bytes at p that need no escaping: printable ASCII other than '"' and '\\'. */
 static size_t plain_ascii(const unsigned char *p, const unsigned char *end)
 {
@@ -164,7 +139,7 @@ void ckpt_json_escape(struct ckpt_buf *b, const char *s, size_t n)
             break;
         unsigned char c = *p;
         if (c >= 0x80) {
-            size_t l = utf8_len(p, (size_t)(end - p));
+            size_t l = ckpt_utf8_seq(p, (size_t)(end - p));
             if (l) {
                 ckpt_buf_put(b, p, l);
                 p += l;

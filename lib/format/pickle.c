@@ -18,6 +18,7 @@
  * 0x/0o/0b prefixes, which no pickler writes).
  * Not for interpreting what the values mean (torchpickle.c) or judging safety (lib/safety/). */
 #include "ckptdb/pickle.h"
+#include "ckptdb/utf8.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -58,7 +59,8 @@ struct ckpt_pickle {
     int in_frame;
     uint64_t base;
     int truncated;
-    int limit_hit; /* the last failed palloc was refused by pickle_max_alloc */
+    int limit_hit;   /* the last failed palloc was refused by pickle_max_alloc */
+    int keep_failed; /* a failed load keeps the records it made (the safety checker) */
     struct ckpt_pickle_info info;
     struct ckpt_error *err;
 };
@@ -351,8 +353,10 @@ static int take(struct ckpt_pickle *p, size_t n, const char *what, const unsigne
 {
     size_t end = limit_end(p);
     if (n > end - p->pos) {
-        if (p->in_frame && n <= p->size - p->pos)
+        if (p->in_frame && n <= p->size - p->pos) {
+            p->info.frame_straddle = 1;
             return perr(p, CKPT_E_FORMAT, "the argument of %s straddles the end of a frame", what);
+        }
         return trunc_err(p, what);
     }
     *out = p->d + p->pos;
@@ -371,8 +375,10 @@ static int readline(struct ckpt_pickle *p, const char *what, const char **s, siz
         if (maxl < avail)
             return perr(p, CKPT_E_LIMIT, "line of %s longer than %llu bytes", what,
                         (unsigned long long)p->lim->max_string_len);
-        if (p->in_frame && memchr(start, '\n', p->size - p->pos))
+        if (p->in_frame && memchr(start, '\n', p->size - p->pos)) {
+            p->info.frame_straddle = 1;
             return perr(p, CKPT_E_FORMAT, "the argument of %s straddles the end of a frame", what);
+        }
         return trunc_err(p, what);
     }
     *s = (const char *)start;
@@ -493,30 +499,6 @@ static int hexval(int c)
     return -1;
 }
 
-static size_t put_utf8(unsigned char *o, uint32_t c)
-{
-    if (c < 0x80) {
-        o[0] = (unsigned char)c;
-        return 1;
-    }
-    if (c < 0x800) {
-        o[0] = (unsigned char)(0xC0 | (c >> 6));
-        o[1] = (unsigned char)(0x80 | (c & 0x3F));
-        return 2;
-    }
-    if (c < 0x10000) {
-        o[0] = (unsigned char)(0xE0 | (c >> 12));
-        o[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
-        o[2] = (unsigned char)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    o[0] = (unsigned char)(0xF0 | (c >> 18));
-    o[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
-    o[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
-    o[3] = (unsigned char)(0x80 | (c & 0x3F));
-    return 4;
-}
-
 /* STRING: a quoted Python 2 repr with backslash escapes (codecs.escape_decode). */
 static int decode_string(struct ckpt_pickle *p, const char *s, size_t n, struct ckpt_pv **out)
 {
@@ -617,12 +599,12 @@ static int decode_raw_unicode(struct ckpt_pickle *p, const char *s, size_t n, st
                 }
                 if (cp > 0x10FFFF)
                     return perr(p, CKPT_E_FORMAT, "UNICODE escape beyond U+10FFFF");
-                k += put_utf8(o + k, cp);
+                k += ckpt_utf8_put(o + k, cp);
                 i += 1 + (size_t)w;
                 continue;
             }
         }
-        k += put_utf8(o + k, c);
+        k += ckpt_utf8_put(o + k, c);
     }
     *out = mkstr(p, CKPT_PV_STR, o, k);
     return *out ? CKPT_OK : oom(p);
@@ -1097,8 +1079,10 @@ static int step(struct ckpt_pickle *p, int *stop, const struct ckpt_pv **result)
             return rc;
         {
             uint64_t len = rd_le(b, 8);
-            if (p->in_frame && p->pos < p->frame_end)
+            if (p->in_frame && p->pos < p->frame_end) {
+                p->info.frame_straddle = 1;
                 return perr(p, CKPT_E_FORMAT, "a new FRAME begins before the current one ends");
+            }
             if (len > p->size - p->pos)
                 return trunc_err(p, "a FRAME");
             p->frame_end = p->pos + (size_t)len;
@@ -1182,11 +1166,17 @@ int ckpt_pickle_load(struct ckpt_pickle *p, const void *data, size_t size, uint6
         rc = step(p, &stop, &res);
     if (rc == CKPT_OK && p->in_frame && p->pos < p->frame_end) {
         p->op_pos = p->pos;
+        p->info.frame_straddle = 1;
         rc = perr(p, CKPT_E_FORMAT, "STOP before the end of its frame");
     }
     if (rc == CKPT_OK && exact && p->pos != size) {
         p->op_pos = p->pos;
         rc = perr(p, CKPT_E_FORMAT, "%zu bytes of data after the STOP opcode", size - p->pos);
+    }
+    if (rc && p->keep_failed) {
+        if (consumed)
+            *consumed = p->op_pos;
+        return rc;
     }
     if (rc) {
         /* a failed load leaves no records behind (the caller may retry with more input) */
@@ -1199,6 +1189,11 @@ int ckpt_pickle_load(struct ckpt_pickle *p, const void *data, size_t size, uint6
     if (consumed)
         *consumed = p->pos;
     return CKPT_OK;
+}
+
+void ckpt_pickle_keep_failed(struct ckpt_pickle *p, int on)
+{
+    p->keep_failed = on;
 }
 
 int ckpt_pickle_truncated(const struct ckpt_pickle *p)

@@ -17,6 +17,7 @@
 #endif
 
 #include "../model/tensorset_impl.h"
+#include "ckptdb/utf8.h"
 
 struct stp {
     const unsigned char *p, *end, *start;
@@ -36,7 +37,7 @@ static int perr(struct stp *s, const char *what)
 
 static inline void ws(struct stp *s)
 {
-    if (s->p < s->end && *s->p > ' ')
+    if (s->p<s->end && * s->p> ' ')
         return; /* compact JSON: the common case */
     while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
         s->p++;
@@ -181,32 +182,15 @@ static int pstring_view(struct stp *s, const char **out, size_t *outlen)
             s->p += 4;
             if (cp >= 0xD800 && cp <= 0xDBFF) {
                 unsigned lo;
-                if (s->end - s->p < 6 || s->p[0] != '\\' || s->p[1] != 'u' ||
-                    hex4(s->p + 2, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+                if (s->end - s->p < 6 || s->p[0] != '\\' || s->p[1] != 'u' || hex4(s->p + 2, &lo) ||
+                    lo < 0xDC00 || lo > 0xDFFF)
                     return perr(s, "unpaired surrogate in \\u escape");
                 s->p += 6;
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
                 return perr(s, "unpaired surrogate in \\u escape");
             }
-            if (cp < 0x80) {
-                outb[0] = (unsigned char)cp;
-            } else if (cp < 0x800) {
-                outb[0] = (unsigned char)(0xC0 | (cp >> 6));
-                outb[1] = (unsigned char)(0x80 | (cp & 0x3F));
-                on = 2;
-            } else if (cp < 0x10000) {
-                outb[0] = (unsigned char)(0xE0 | (cp >> 12));
-                outb[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-                outb[2] = (unsigned char)(0x80 | (cp & 0x3F));
-                on = 3;
-            } else {
-                outb[0] = (unsigned char)(0xF0 | (cp >> 18));
-                outb[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-                outb[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-                outb[3] = (unsigned char)(0x80 | (cp & 0x3F));
-                on = 4;
-            }
+            on = ckpt_utf8_put(outb, cp);
             break;
         }
         default:
@@ -342,59 +326,6 @@ static int pskip(struct stp *s)
     return rc;
 }
 
-static int valid_utf8(const unsigned char *p, size_t n, size_t *bad)
-{
-    size_t i = 0;
-    while (i < n) {
-#ifdef __SSE2__
-        /* skip ASCII 16 bytes at a time: headers are almost all ASCII */
-        while (n - i >= 16 &&
-               _mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(p + i))) == 0)
-            i += 16;
-        if (i >= n)
-            break;
-#endif
-        unsigned char c = p[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            *bad = i;
-            return 0;
-        }
-        if (n - i < len) {
-            *bad = i;
-            return 0;
-        }
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xC0) != 0x80) {
-                *bad = i;
-                return 0;
-            }
-            cp = (cp << 6) | (p[i + k] & 0x3F);
-        }
-        if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
-            *bad = i;
-            return 0;
-        }
-        i += len;
-    }
-    return 1;
-}
-
 struct span {
     uint64_t begin, end;
     size_t idx;
@@ -515,10 +446,9 @@ static int parse_entry(struct stp *s, struct ckpt_tensorset *ts, const char *nam
                     return rc;
                 t.dtype = ckpt_dtype_from_safetensors(v, vn);
                 if (t.dtype == CKPT_DT_INVALID)
-                    return ckpt_error_setf(s->err, CKPT_E_FORMAT, s->fname,
-                                           "tensor '%.*s': unknown dtype '%.*s'",
-                                           (int)(name_len > 200 ? 200 : name_len), name,
-                                           (int)(vn > 40 ? 40 : vn), v);
+                    return ckpt_error_setf(
+                        s->err, CKPT_E_FORMAT, s->fname, "tensor '%.*s': unknown dtype '%.*s'",
+                        (int)(name_len > 200 ? 200 : name_len), name, (int)(vn > 40 ? 40 : vn), v);
                 have_dtype = 1;
             } else if (kn == 5 && !memcmp(k, "shape", 5)) {
                 if (have_shape)
@@ -574,10 +504,11 @@ static int parse_entry(struct stp *s, struct ckpt_tensorset *ts, const char *nam
         }
     }
     if (!have_dtype || !have_shape || !have_off)
-        return ckpt_error_setf(s->err, CKPT_E_FORMAT, s->fname,
-                               "tensor '%.*s' lacks %s", (int)(name_len > 200 ? 200 : name_len),
-                               name, !have_dtype ? "'dtype'" : !have_shape ? "'shape'"
-                                                                            : "'data_offsets'");
+        return ckpt_error_setf(s->err, CKPT_E_FORMAT, s->fname, "tensor '%.*s' lacks %s",
+                               (int)(name_len > 200 ? 200 : name_len), name,
+                               !have_dtype   ? "'dtype'"
+                               : !have_shape ? "'shape'"
+                                             : "'data_offsets'");
     if (*end < *begin)
         return ckpt_error_setf(s->err, CKPT_E_FORMAT, s->fname,
                                "tensor '%.*s': data_offsets end %llu before begin %llu",
@@ -613,8 +544,7 @@ static int parse_entry(struct stp *s, struct ckpt_tensorset *ts, const char *nam
     return ckpt_ts_add_tensor(ts, &t, name_len, s->err);
 }
 
-int ckpt_safetensors_parse(struct ckpt_tensorset *ts, struct ckpt_reader *r,
-                           struct ckpt_error *err)
+int ckpt_safetensors_parse(struct ckpt_tensorset *ts, struct ckpt_reader *r, struct ckpt_error *err)
 {
     const char *fname = ckpt_ts_name(ts);
     uint64_t size = ckpt_reader_size(r);
@@ -656,7 +586,7 @@ int ckpt_safetensors_parse(struct ckpt_tensorset *ts, struct ckpt_reader *r,
         return rc;
     }
     size_t bad;
-    if (!valid_utf8(hdr, (size_t)n, &bad)) {
+    if (!ckpt_utf8_valid(hdr, (size_t)n, &bad)) {
         free(hdr);
         return ckpt_error_setf(err, CKPT_E_FORMAT, fname,
                                "safetensors header is not valid UTF-8 (header byte %zu)", bad);
@@ -703,8 +633,9 @@ int ckpt_safetensors_parse(struct ckpt_tensorset *ts, struct ckpt_reader *r,
                 goto out;
             if (name_len == 12 && !memcmp(nv, "__metadata__", 12)) {
                 if (seen_meta) {
-                    rc = ckpt_error_setf(err, CKPT_E_FORMAT, fname,
-                                         "invalid safetensors header: '__metadata__' appears twice");
+                    rc =
+                        ckpt_error_setf(err, CKPT_E_FORMAT, fname,
+                                        "invalid safetensors header: '__metadata__' appears twice");
                     goto out;
                 }
                 seen_meta = 1;
@@ -759,8 +690,7 @@ int ckpt_safetensors_parse(struct ckpt_tensorset *ts, struct ckpt_reader *r,
                                  "tensor '%.200s' starts at data byte %llu but the previous "
                                  "tensor ends at %llu (%s)",
                                  t->name, (unsigned long long)spans[i].begin,
-                                 (unsigned long long)pos,
-                                 spans[i].begin < pos ? "overlap" : "gap");
+                                 (unsigned long long)pos, spans[i].begin < pos ? "overlap" : "gap");
             goto out;
         }
         pos = spans[i].end;

@@ -97,8 +97,7 @@ int ckpt_st_writer_declare(struct ckpt_st_writer *w, const char *name, enum ckpt
     uint64_t numel = 1, nb;
     for (uint32_t d = 0; d < ndim; d++)
         if (__builtin_mul_overflow(numel, shape[d], &numel))
-            return ckpt_error_setf(err, CKPT_E_ARG, w->path, "tensor '%s': shape overflows",
-                                   name);
+            return ckpt_error_setf(err, CKPT_E_ARG, w->path, "tensor '%s': shape overflows", name);
     if (ckpt_dtype_nbytes(dtype, numel, &nb) ||
         __builtin_add_overflow(w->data_size, nb, &w->data_size))
         return ckpt_error_setf(err, CKPT_E_ARG, w->path, "tensor '%s': bad size", name);
@@ -236,8 +235,7 @@ int ckpt_st_writer_finish(struct ckpt_st_writer *w, struct ckpt_error *err)
 {
     int rc = ckpt_st_writer_begin_data(w, err);
     if (!rc && w->written != w->data_size)
-        rc = ckpt_error_setf(err, CKPT_E_ARG, w->path,
-                             "%llu of %llu data bytes written",
+        rc = ckpt_error_setf(err, CKPT_E_ARG, w->path, "%llu of %llu data bytes written",
                              (unsigned long long)w->written, (unsigned long long)w->data_size);
     if (rc) {
         ckpt_atomic_abort(w->f);

@@ -20,6 +20,8 @@
  * (torchzip.c). */
 #include "ckptdb/zip.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -41,7 +43,43 @@ struct ckpt_zip {
     uint32_t *index; /* open addressing over m, value = i + 1 */
     size_t index_cap;
     uint64_t structure_bytes;
+    int survey; /* record soft failures as anomalies instead of refusing the archive */
+    struct ckpt_zip_anomaly *anom;
+    size_t nanom, capanom, anom_total;
 };
+
+/* A check that survey mode turns into an anomaly: in strict mode the error (code, message);
+ * in survey mode the anomaly is recorded and CKPT_OK returned, so the caller continues. */
+__attribute__((format(printf, 7, 8))) static int soft(struct ckpt_zip *z, int code,
+                                                      enum ckpt_zip_anomaly_kind kind,
+                                                      const char *member, uint64_t where,
+                                                      struct ckpt_error *err, const char *fmt, ...)
+{
+    char msg[CKPT_ZIP_ANOMALY_MSG];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!z->survey)
+        return ckpt_error_setf(err, code, z->fname, "%s", msg);
+    z->anom_total++;
+    if (z->nanom >= CKPT_ZIP_MAX_ANOMALIES)
+        return CKPT_OK;
+    if (z->nanom == z->capanom) {
+        size_t c = z->capanom ? z->capanom * 2 : 8;
+        struct ckpt_zip_anomaly *q = realloc(z->anom, c * sizeof *q);
+        if (!q)
+            return ckpt_error_setf(err, CKPT_E_NOMEM, z->fname, "out of memory");
+        z->anom = q;
+        z->capanom = c;
+    }
+    struct ckpt_zip_anomaly *a = &z->anom[z->nanom++];
+    a->kind = kind;
+    a->member = member;
+    a->offset = where;
+    memcpy(a->msg, msg, sizeof msg);
+    return CKPT_OK;
+}
 
 static uint16_t le16(const unsigned char *p)
 {
@@ -103,7 +141,8 @@ static int find_eocd(struct ckpt_zip *z, uint64_t size, uint64_t *eocd_off,
                            "or data appended after the archive)");
 }
 
-static int check_name(struct ckpt_zip *z, const char *s, size_t n, struct ckpt_error *err)
+static int check_name(struct ckpt_zip *z, const char *s, size_t n, uint64_t where,
+                      struct ckpt_error *err)
 {
     const char *why = NULL;
     if (n == 0)
@@ -130,8 +169,8 @@ static int check_name(struct ckpt_zip *z, const char *s, size_t n, struct ckpt_e
         }
     }
     if (why)
-        return ckpt_error_setf(err, CKPT_E_FORMAT, z->fname, "zip: member name '%.*s' %s",
-                               (int)(n > 200 ? 200 : n), s, why);
+        return soft(z, CKPT_E_FORMAT, CKPT_ZIP_BAD_NAME, NULL, where, err,
+                    "zip: member name '%.*s' %s", (int)(n > 200 ? 200 : n), s, why);
     return CKPT_OK;
 }
 
@@ -205,8 +244,8 @@ static int index_add(struct ckpt_zip *z, size_t i, struct ckpt_error *err)
     while (z->index[h]) {
         const struct ckpt_zip_member *o = &z->m[z->index[h] - 1];
         if (o->name_len == m->name_len && memcmp(o->name, m->name, m->name_len) == 0)
-            return ckpt_error_setf(err, CKPT_E_FORMAT, z->fname,
-                                   "zip: member name '%.200s' appears twice", m->name);
+            return soft(z, CKPT_E_FORMAT, CKPT_ZIP_DUPLICATE_NAME, m->name, m->local_offset, err,
+                        "zip: member name '%.200s' appears twice", m->name);
         h = (h + 1) & (z->index_cap - 1);
     }
     z->index[h] = (uint32_t)(i + 1);
@@ -234,36 +273,42 @@ static int check_local(struct ckpt_zip *z, struct ckpt_zip_member *m, uint64_t c
     uint16_t flags = le16(h + 6), method = le16(h + 8);
     uint32_t crc = le32(h + 14), cs = le32(h + 18), us = le32(h + 22);
     uint16_t nlen = le16(h + 26), xlen = le16(h + 28);
-    if (flags != m->flags)
-        return ckpt_error_setf(err, CKPT_E_FORMAT, z->fname,
-                               "zip: member '%s': local flags 0x%04x differ from the central "
-                               "directory's 0x%04x",
-                               m->name, flags, m->flags);
-    if (method != m->method)
-        return ckpt_error_setf(err, CKPT_E_FORMAT, z->fname,
-                               "zip: member '%s': local method %u differs from the central "
-                               "directory's %u",
-                               m->name, method, m->method);
-    if (crc != 0 && crc != m->crc)
-        return ckpt_error_setf(err, CKPT_E_FORMAT, z->fname,
-                               "zip: member '%s': local CRC %08x differs from the central "
-                               "directory's %08x",
-                               m->name, crc, m->crc);
-    if ((cs != 0 && cs != 0xFFFFFFFFu && cs != m->csize) ||
-        (us != 0 && us != 0xFFFFFFFFu && us != m->usize))
-        return ckpt_error_setf(err, CKPT_E_FORMAT, z->fname,
-                               "zip: member '%s': local sizes %u/%u differ from the central "
-                               "directory's %llu/%llu",
-                               m->name, cs, us, (unsigned long long)m->csize,
-                               (unsigned long long)m->usize);
-    if ((cs == 0 || us == 0) && !(flags & 0x0008) && (m->csize != 0 || m->usize != 0))
-        return ckpt_error_setf(err, CKPT_E_FORMAT, z->fname,
-                               "zip: member '%s': local header has zero sizes without a data "
-                               "descriptor",
-                               m->name);
-    if (nlen != m->name_len)
-        return ckpt_error_setf(err, CKPT_E_FORMAT, z->fname,
-                               "zip: member '%s': local header names a different member", m->name);
+    uint64_t lo = m->local_offset;
+    if (flags != m->flags &&
+        (rc = soft(z, CKPT_E_FORMAT, CKPT_ZIP_LOCAL_MISMATCH, m->name, lo, err,
+                   "zip: member '%s': local flags 0x%04x differ from the central "
+                   "directory's 0x%04x",
+                   m->name, flags, m->flags)))
+        return rc;
+    if (method != m->method &&
+        (rc = soft(z, CKPT_E_FORMAT, CKPT_ZIP_LOCAL_MISMATCH, m->name, lo, err,
+                   "zip: member '%s': local method %u differs from the central "
+                   "directory's %u",
+                   m->name, method, m->method)))
+        return rc;
+    if (crc != 0 && crc != m->crc &&
+        (rc = soft(z, CKPT_E_FORMAT, CKPT_ZIP_LOCAL_MISMATCH, m->name, lo, err,
+                   "zip: member '%s': local CRC %08x differs from the central "
+                   "directory's %08x",
+                   m->name, crc, m->crc)))
+        return rc;
+    if (((cs != 0 && cs != 0xFFFFFFFFu && cs != m->csize) ||
+         (us != 0 && us != 0xFFFFFFFFu && us != m->usize)) &&
+        (rc = soft(z, CKPT_E_FORMAT, CKPT_ZIP_LOCAL_MISMATCH, m->name, lo, err,
+                   "zip: member '%s': local sizes %u/%u differ from the central "
+                   "directory's %llu/%llu",
+                   m->name, cs, us, (unsigned long long)m->csize, (unsigned long long)m->usize)))
+        return rc;
+    if ((cs == 0 || us == 0) && !(flags & 0x0008) && (m->csize != 0 || m->usize != 0) &&
+        (rc = soft(z, CKPT_E_FORMAT, CKPT_ZIP_LOCAL_MISMATCH, m->name, lo, err,
+                   "zip: member '%s': local header has zero sizes without a data "
+                   "descriptor",
+                   m->name)))
+        return rc;
+    if (nlen != m->name_len &&
+        (rc = soft(z, CKPT_E_FORMAT, CKPT_ZIP_NAME_MISMATCH, m->name, lo, err,
+                   "zip: member '%s': local header names a different member", m->name)))
+        return rc;
     uint64_t end = m->local_offset + LFH_SIZE;
     if ((uint64_t)nlen + xlen > cd_off - end)
         return ckpt_error_setf(err, CKPT_E_FORMAT, z->fname,
@@ -274,14 +319,15 @@ static int check_local(struct ckpt_zip *z, struct ckpt_zip_member *m, uint64_t c
     if (!ln)
         return ckpt_error_setf(err, CKPT_E_NOMEM, z->fname, "out of memory");
     rc = ckpt_reader_read(z->r, end, ln, nlen, "zip local name", err);
-    int same = rc == CKPT_OK && memcmp(ln, m->name, nlen) == 0;
+    int same = rc == CKPT_OK && nlen == m->name_len && memcmp(ln, m->name, nlen) == 0;
     if (ln != stackbuf)
         free(ln);
     if (rc)
         return rc;
-    if (!same)
-        return ckpt_error_setf(err, CKPT_E_FORMAT, z->fname,
-                               "zip: member '%s': local header names a different member", m->name);
+    if (!same && nlen == m->name_len &&
+        (rc = soft(z, CKPT_E_FORMAT, CKPT_ZIP_NAME_MISMATCH, m->name, lo, err,
+                   "zip: member '%s': local header names a different member", m->name)))
+        return rc;
     m->data_offset = end + nlen + xlen;
     if (m->csize > cd_off - m->data_offset)
         return ckpt_error_setf(err, CKPT_E_FORMAT, z->fname,
@@ -329,7 +375,7 @@ static int parse_directory(struct ckpt_zip *z, const unsigned char *cd, uint64_t
                                    "zip: central entry %llu runs past the directory's end",
                                    (unsigned long long)i);
         const char *nm = (const char *)h + CDH_SIZE;
-        int rc = check_name(z, nm, nlen, err);
+        int rc = check_name(z, nm, nlen, lo, err);
         if (rc)
             return rc;
         memcpy(z->names + npos, nm, nlen);
@@ -348,25 +394,30 @@ static int parse_directory(struct ckpt_zip *z, const unsigned char *cd, uint64_t
             return ckpt_error_setf(err, CKPT_E_UNSUPPORTED, z->fname,
                                    "zip: member '%s' is on disk %u (multi-disk archive)", m->name,
                                    disk);
-        if (m->flags & 0x0001 || m->flags & 0x0040)
-            return ckpt_error_setf(err, CKPT_E_UNSUPPORTED, z->fname,
-                                   "zip: member '%s' is encrypted", m->name);
-        if (m->flags & 0x2020)
-            return ckpt_error_setf(err, CKPT_E_UNSUPPORTED, z->fname,
-                                   "zip: member '%s' uses flags 0x%04x (patched data or masked "
-                                   "directory)",
-                                   m->name, m->flags);
-        if (m->method != CKPT_ZIP_STORED && m->method != CKPT_ZIP_DEFLATED)
-            return ckpt_error_setf(err, CKPT_E_UNSUPPORTED, z->fname,
-                                   "zip: member '%s' uses compression method %u (only stored "
-                                   "and deflate are read)",
-                                   m->name, m->method);
-        if (m->method == CKPT_ZIP_STORED && m->csize != m->usize)
-            return ckpt_error_setf(err, CKPT_E_FORMAT, z->fname,
-                                   "zip: stored member '%s' has compressed size %llu but size "
-                                   "%llu",
-                                   m->name, (unsigned long long)m->csize,
-                                   (unsigned long long)m->usize);
+        if ((m->flags & 0x0001 || m->flags & 0x0040) &&
+            (rc = soft(z, CKPT_E_UNSUPPORTED, CKPT_ZIP_FLAGS, m->name, m->local_offset, err,
+                       "zip: member '%s' is encrypted", m->name)))
+            return rc;
+        if (m->flags & 0x2020 &&
+            (rc = soft(z, CKPT_E_UNSUPPORTED, CKPT_ZIP_FLAGS, m->name, m->local_offset, err,
+                       "zip: member '%s' uses flags 0x%04x (patched data or masked "
+                       "directory)",
+                       m->name, m->flags)))
+            return rc;
+        if (m->method != CKPT_ZIP_STORED && m->method != CKPT_ZIP_DEFLATED &&
+            (rc = soft(z, CKPT_E_UNSUPPORTED, CKPT_ZIP_METHOD, m->name, m->local_offset, err,
+                       "zip: member '%s' uses compression method %u (only stored "
+                       "and deflate are read)",
+                       m->name, m->method)))
+            return rc;
+        if (m->method == CKPT_ZIP_STORED && m->csize != m->usize) {
+            if ((rc = soft(z, CKPT_E_FORMAT, CKPT_ZIP_SIZE_MISMATCH, m->name, m->local_offset, err,
+                           "zip: stored member '%s' has compressed size %llu but size "
+                           "%llu",
+                           m->name, (unsigned long long)m->csize, (unsigned long long)m->usize)))
+                return rc;
+            m->usize = m->csize; /* survey: read what is stored, never past it */
+        }
         rc = index_add(z, (size_t)i, err);
         if (rc)
             return rc;
@@ -396,35 +447,31 @@ static int check_layout(struct ckpt_zip *z, uint64_t cd_off, struct ckpt_error *
         by[i] = &z->m[i];
     qsort(by, z->n, sizeof *by, cmp_local);
     int rc = CKPT_OK;
-    if (by[0]->local_offset != 0) {
-        rc = ckpt_error_setf(err, CKPT_E_FORMAT, z->fname,
-                             "zip: the first member starts at byte %llu, not 0 (data prepended "
-                             "to the archive)",
-                             (unsigned long long)by[0]->local_offset);
-    } else {
-        for (size_t i = 0; i + 1 < z->n; i++) {
-            uint64_t end = by[i]->data_offset + by[i]->csize;
-            if (end > by[i + 1]->local_offset) {
-                rc = ckpt_error_setf(err, CKPT_E_FORMAT, z->fname,
-                                     "zip: members '%.200s' and '%.200s' overlap (byte %llu)",
-                                     by[i]->name, by[i + 1]->name,
-                                     (unsigned long long)by[i + 1]->local_offset);
-                break;
-            }
-        }
+    if (by[0]->local_offset != 0)
+        rc = soft(z, CKPT_E_FORMAT, CKPT_ZIP_PREPENDED, NULL, 0, err,
+                  "zip: the first member starts at byte %llu, not 0 (data prepended "
+                  "to the archive)",
+                  (unsigned long long)by[0]->local_offset);
+    for (size_t i = 0; rc == CKPT_OK && i + 1 < z->n; i++) {
+        uint64_t end = by[i]->data_offset + by[i]->csize;
+        if (end > by[i + 1]->local_offset)
+            rc = soft(z, CKPT_E_FORMAT, CKPT_ZIP_OVERLAP, by[i + 1]->name, by[i + 1]->local_offset,
+                      err, "zip: members '%.200s' and '%.200s' overlap (byte %llu)", by[i]->name,
+                      by[i + 1]->name, (unsigned long long)by[i + 1]->local_offset);
     }
     free(by);
     return rc;
 }
 
-int ckpt_zip_open(struct ckpt_zip **out, struct ckpt_reader *r, const struct ckpt_limits *limits,
-                  struct ckpt_error *err)
+static int zip_open(struct ckpt_zip **out, struct ckpt_reader *r, const struct ckpt_limits *limits,
+                    int survey, struct ckpt_error *err)
 {
     *out = NULL;
     struct ckpt_zip *z = calloc(1, sizeof *z);
     if (!z)
         return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
     z->r = r;
+    z->survey = survey;
     z->lim = limits ? limits : ckpt_limits_defaults();
     z->fname = ckpt_reader_name(r);
     uint64_t size = ckpt_reader_size(r);
@@ -551,10 +598,48 @@ fail:
     return rc;
 }
 
+int ckpt_zip_open(struct ckpt_zip **out, struct ckpt_reader *r, const struct ckpt_limits *limits,
+                  struct ckpt_error *err)
+{
+    return zip_open(out, r, limits, 0, err);
+}
+
+int ckpt_zip_open_survey(struct ckpt_zip **out, struct ckpt_reader *r,
+                         const struct ckpt_limits *limits, struct ckpt_error *err)
+{
+    return zip_open(out, r, limits, 1, err);
+}
+
+size_t ckpt_zip_anomaly_count(const struct ckpt_zip *z)
+{
+    return z->nanom;
+}
+
+size_t ckpt_zip_anomaly_total(const struct ckpt_zip *z)
+{
+    return z->anom_total;
+}
+
+const struct ckpt_zip_anomaly *ckpt_zip_anomaly(const struct ckpt_zip *z, size_t i)
+{
+    return i < z->nanom ? &z->anom[i] : NULL;
+}
+
+int ckpt_zip_locate(struct ckpt_reader *r)
+{
+    struct ckpt_zip z = {0};
+    z.r = r;
+    z.fname = ckpt_reader_name(r);
+    unsigned char e[EOCD_SIZE];
+    uint64_t off;
+    return find_eocd(&z, ckpt_reader_size(r), &off, e, NULL) == CKPT_OK;
+}
+
 void ckpt_zip_close(struct ckpt_zip *z)
 {
     if (!z)
         return;
+    free(z->anom);
     free(z->m);
     free(z->names);
     free(z->index);
@@ -650,6 +735,9 @@ int ckpt_zip_read(struct ckpt_zip *z, const struct ckpt_zip_member *m, uint64_t 
 {
     *out = NULL;
     *len = 0;
+    if (m->method != CKPT_ZIP_STORED && m->method != CKPT_ZIP_DEFLATED)
+        return ckpt_error_setf(err, CKPT_E_UNSUPPORTED, z->fname,
+                               "zip: member '%s' uses compression method %u", m->name, m->method);
     if (m->usize > max || m->usize > z->lim->zip_max_inflate || m->usize > SIZE_MAX - 1)
         return ckpt_error_setf(
             err, CKPT_E_LIMIT, z->fname,
@@ -681,10 +769,10 @@ int ckpt_zip_read(struct ckpt_zip *z, const struct ckpt_zip_member *m, uint64_t 
             done += n;
         }
         if ((uint32_t)crc != m->crc)
-            rc = ckpt_error_setf(err, CKPT_E_FORMAT, z->fname,
-                                 "zip: member '%s': CRC-32 %08x does not match the directory's "
-                                 "%08x",
-                                 m->name, (unsigned)crc, m->crc);
+            rc = soft(z, CKPT_E_FORMAT, CKPT_ZIP_CRC, m->name, m->local_offset, err,
+                      "zip: member '%s': CRC-32 %08x does not match the directory's "
+                      "%08x",
+                      m->name, (unsigned)crc, m->crc);
     }
     if (rc) {
         free(buf);
@@ -703,4 +791,57 @@ int ckpt_zip_open_member(struct ckpt_zip *z, const struct ckpt_zip_member *m,
         return ckpt_error_setf(err, CKPT_E_ARG, z->fname,
                                "zip: member '%s' is compressed; read it whole", m->name);
     return ckpt_reader_open_slice(out, z->r, m->data_offset, m->csize, m->name, err);
+}
+
+int ckpt_zip_read_head(struct ckpt_zip *z, const struct ckpt_zip_member *m, void *buf, size_t n,
+                       size_t *got, struct ckpt_error *err)
+{
+    *got = 0;
+    if (m->method == CKPT_ZIP_STORED) {
+        size_t k = m->csize < n ? (size_t)m->csize : n;
+        int rc = ckpt_reader_read(z->r, m->data_offset, buf, k, m->name, err);
+        if (rc == CKPT_OK)
+            *got = k;
+        return rc;
+    }
+    if (m->method != CKPT_ZIP_DEFLATED)
+        return ckpt_error_setf(err, CKPT_E_UNSUPPORTED, z->fname,
+                               "zip: member '%s' uses compression method %u", m->name, m->method);
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, -MAX_WBITS) != Z_OK)
+        return ckpt_error_setf(err, CKPT_E_NOMEM, z->fname, "zip: cannot start inflating");
+    unsigned char in[4096];
+    uint64_t left = m->csize, pos = m->data_offset;
+    zs.next_out = buf;
+    zs.avail_out = (uInt)(n > (1u << 30) ? (1u << 30) : n);
+    int rc = CKPT_OK;
+    /* bounded: at most 64 input chunks (256 KiB of compressed data) for a head */
+    for (int round = 0; round < 64 && zs.avail_out > 0; round++) {
+        if (zs.avail_in == 0) {
+            if (!left)
+                break;
+            size_t k = left < sizeof in ? (size_t)left : sizeof in;
+            rc = ckpt_reader_read(z->r, pos, in, k, m->name, err);
+            if (rc)
+                break;
+            pos += k;
+            left -= k;
+            zs.next_in = in;
+            zs.avail_in = (uInt)k;
+        }
+        int zr = inflate(&zs, Z_NO_FLUSH);
+        if (zr == Z_STREAM_END)
+            break;
+        if (zr != Z_OK && zr != Z_BUF_ERROR) {
+            rc = ckpt_error_setf(err, CKPT_E_FORMAT, z->fname,
+                                 "zip: member '%s': corrupt deflate data (%s)", m->name,
+                                 zs.msg ? zs.msg : "inflate error");
+            break;
+        }
+    }
+    if (rc == CKPT_OK)
+        *got = (size_t)((unsigned char *)zs.next_out - (unsigned char *)buf);
+    inflateEnd(&zs);
+    return rc;
 }

@@ -43,12 +43,12 @@ uint16_t ckpt_f64_to_f16(double d)
     if (a == 0)
         return sign;
     int e;
-    frexp(a, &e); /* a = m * 2^e, m in [0.5, 1) */
+    frexp(a, &e);    /* a = m * 2^e, m in [0.5, 1) */
     int exp = e - 1; /* a in [2^exp, 2^(exp+1)) */
     if (exp < -14)
-        exp = -14; /* subnormal range: quantum 2^-24 */
+        exp = -14;                   /* subnormal range: quantum 2^-24 */
     double q = ldexp(1.0, exp - 10); /* spacing of f16 values in this binade */
-    double n = nearbyint(a / q);    /* ties to even under the default rounding mode */
+    double n = nearbyint(a / q);     /* ties to even under the default rounding mode */
     double r = n * q;
     if (r >= 65520.0 || r > 65504.0)
         return sign | 0x7C00;

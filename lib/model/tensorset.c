@@ -220,14 +220,12 @@ int ckpt_ts_add_tensor(struct ckpt_tensorset *ts, const struct ckpt_tensor *t, s
         uint64_t last = 0;
         for (uint32_t d = 0; d < c.ndim; d++) {
             if (c.stride[d] < 0)
-                return ckpt_error_setf(err, CKPT_E_FORMAT, fname,
-                                       "tensor '%.*s': negative stride",
+                return ckpt_error_setf(err, CKPT_E_FORMAT, fname, "tensor '%.*s': negative stride",
                                        (int)(name_len > 200 ? 200 : name_len), t->name);
             uint64_t term;
             if (__builtin_mul_overflow(c.shape[d] - 1, (uint64_t)c.stride[d], &term) ||
                 __builtin_add_overflow(last, term, &last))
-                return ckpt_error_setf(err, CKPT_E_FORMAT, fname,
-                                       "tensor '%.*s': strides overflow",
+                return ckpt_error_setf(err, CKPT_E_FORMAT, fname, "tensor '%.*s': strides overflow",
                                        (int)(name_len > 200 ? 200 : name_len), t->name);
         }
         uint64_t ext;
@@ -545,7 +543,8 @@ uint64_t ckpt_tensorset_parameter_count(const struct ckpt_tensorset *ts)
     return n;
 }
 
-/* ---- reading tensor bytes --------------------------------------------------------------------- */
+/* ---- reading tensor bytes ---------------------------------------------------------------------
+ */
 
 static int source_reader(struct ckpt_tensorset *ts, uint32_t idx, struct ckpt_reader **out,
                          struct ckpt_error *err)
@@ -575,8 +574,7 @@ int ckpt_tensorset_read_tensor(struct ckpt_tensorset *ts, const struct ckpt_tens
 {
     const char *fname = ckpt_ts_name(ts);
     if (t->nbytes > buflen)
-        return ckpt_error_setf(err, CKPT_E_ARG, fname, "buffer too small for tensor '%s'",
-                               t->name);
+        return ckpt_error_setf(err, CKPT_E_ARG, fname, "buffer too small for tensor '%s'", t->name);
     struct ckpt_reader *rd;
     int rc = source_reader(ts, t->source, &rd, err);
     if (rc)

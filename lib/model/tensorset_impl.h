@@ -19,8 +19,8 @@ struct ts_source {
     struct ckpt_source pub;
     struct ckpt_reader *rd;      /* the source's bytes, opened lazily by read_tensor */
     struct ckpt_reader *file_rd; /* the file under rd when it is not the main input */
-    void *owned_bytes;       /* inflated member bytes backing rd, freed at close */
-    void *parser_data;       /* what the opener needs (e.g. zip member description) */
+    void *owned_bytes;           /* inflated member bytes backing rd, freed at close */
+    void *parser_data;           /* what the opener needs (e.g. zip member description) */
 };
 
 struct ts_meta {
@@ -45,7 +45,7 @@ struct ckpt_tensorset {
     struct ts_slot {
         uint32_t idx1; /* tensor index + 1; 0 = empty */
         uint32_t hash; /* low 32 bits of the name's hash */
-    } *index;      /* open-addressing table over tensor names */
+    } * index;         /* open-addressing table over tensor names */
     size_t index_cap;
 
     struct ts_meta *meta;

@@ -150,8 +150,7 @@ static void errors_name_the_file(void **state)
     (void)state;
     struct ckpt_tensorset *ts;
     struct ckpt_error err;
-    assert_int_equal(ckpt_tensorset_open(&ts, "/nonexistent/x.safetensors", NULL, &err),
-                     CKPT_E_IO);
+    assert_int_equal(ckpt_tensorset_open(&ts, "/nonexistent/x.safetensors", NULL, &err), CKPT_E_IO);
     assert_non_null(strstr(err.msg, "/nonexistent/x.safetensors: cannot open"));
     assert_int_equal(ckpt_tensorset_open(&ts, "/tmp", NULL, &err) != CKPT_OK, 1);
     /* limits are honoured */

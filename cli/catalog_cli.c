@@ -1,0 +1,187 @@
+/* What the catalog commands share: opening the catalog named by --db / $CKPTDB_DB / the default
+ * path, mapping library statuses to exit codes, and printing models as JSON, CSV or an 80-column
+ * table. Printing only; every decision is the library's (include/ckptdb/catalog.h). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_catalog_open(struct cli_ctx *ctx, int readonly, struct ckpt_catalog **out)
+{
+    char path[4096];
+    struct ckpt_error err;
+    *out = NULL;
+    if (ctx->db && strncmp(ctx->db, "postgresql://", 13) == 0) {
+        cli_error("%s: PostgreSQL catalogs are not supported by this build; use a file path",
+                  ctx->db);
+        return EXIT_USAGE;
+    }
+    if (ckpt_catalog_default_path(ctx->db, path, sizeof path, &err)) {
+        cli_error("%s", err.msg);
+        return EXIT_USAGE;
+    }
+    if (ckpt_catalog_open(out, path, readonly ? CKPT_CATALOG_READONLY : 0, &err)) {
+        cli_error("%s", err.msg);
+        return EXIT_INPUT;
+    }
+    return EXIT_OK;
+}
+
+int cli_status_exit(int status)
+{
+    switch (status) {
+    case CKPT_OK:
+        return EXIT_OK;
+    case CKPT_E_ARG:
+        return EXIT_USAGE;
+    default:
+        return EXIT_INPUT;
+    }
+}
+
+int cli_find_model(struct ckpt_catalog *cat, const char *ref, int64_t *id)
+{
+    struct ckpt_error err;
+    int rc = ckpt_catalog_find_model(cat, ref, id, &err);
+    if (rc)
+        cli_error("%s", err.msg);
+    return cli_status_exit(rc == CKPT_E_NOTFOUND ? CKPT_E_IO : rc);
+}
+
+/* the chosen value, else "~" + the best suggestion (never shown as if chosen) */
+static const char *shown(const struct ckpt_model *m, const char *chosen, const char *field,
+                         char *buf, size_t n)
+{
+    if (chosen && *chosen)
+        return chosen;
+    for (size_t i = 0; i < m->n_suggested; i++)
+        if (strcmp(m->suggested[i].field, field) == 0) {
+            snprintf(buf, n, "~%s", m->suggested[i].value);
+            return buf;
+        }
+    return "-";
+}
+
+static void cell(const char *s, int w, int last)
+{
+    int n = (int)strlen(s);
+    if (n > w)
+        printf("%.*s..", w - 2, s);
+    else
+        printf("%-*s", last ? 0 : w, s);
+    if (!last)
+        putchar(' ');
+}
+
+void cli_table_header(void)
+{
+    printf("%-4s %c %-22s %-10s %-9s %-15s %-10s %s\n", "ID", ' ', "NAME", "KIND", "FAMILY",
+           "OUTPUT", "REALISM", "R");
+}
+
+void cli_table_row(const struct ckpt_model *m)
+{
+    char id[16], o[64], r[64], rt[4];
+    snprintf(id, sizeof id, "%" PRId64, m->id);
+    cell(id, 4, 0);
+    putchar(m->missing ? 'M' : m->error ? 'E' : ' ');
+    putchar(' ');
+    cell(m->name ? m->name : "-", 22, 0);
+    cell(m->kind ? m->kind : "-", 10, 0);
+    cell(m->family ? m->family : "-", 9, 0);
+    cell(shown(m, m->output, "output", o, sizeof o), 15, 0);
+    cell(shown(m, m->realism, "realism", r, sizeof r), 10, 0);
+    snprintf(rt, sizeof rt, "%d", m->rating);
+    cell(m->rating ? rt : "-", 1, 1);
+    putchar('\n');
+}
+
+static void csv_cell(const char *s)
+{
+    if (!s)
+        return;
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"')
+            putchar('"');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+int cli_print_models(struct cli_ctx *ctx, struct ckpt_catalog *cat, const int64_t *ids, size_t n,
+                     int csv)
+{
+    struct ckpt_buf b = {0};
+    struct ckpt_json j;
+    ckpt_json_init(&j, &b, 0);
+    if (ctx->json)
+        ckpt_json_arr_begin(&j);
+    else if (csv)
+        printf("id,name,path,kind,family,ecosystem,origin,output,realism,subjects,tags,rating,"
+               "source,sha256,autov2,safety,missing\n");
+    else if (n)
+        cli_table_header();
+    for (size_t i = 0; i < n; i++) {
+        struct ckpt_model m;
+        struct ckpt_error err;
+        if (ckpt_catalog_model_get(cat, ids[i], &m, &err)) {
+            cli_error("%s", err.msg);
+            ckpt_buf_free(&b);
+            return EXIT_INPUT;
+        }
+        if (ctx->json) {
+            ckpt_model_json(&m, &j);
+            if (b.len > (1u << 20))
+                cli_flush(&b);
+        } else if (csv) {
+            char rt[8], id[24];
+            snprintf(rt, sizeof rt, "%d", m.rating);
+            snprintf(id, sizeof id, "%" PRId64, m.id);
+            const char *cols[] = {id,
+                                  m.name,
+                                  m.path,
+                                  m.kind,
+                                  m.family,
+                                  m.ecosystem,
+                                  m.origin,
+                                  m.output,
+                                  m.realism,
+                                  m.subjects,
+                                  m.tags,
+                                  m.rating ? rt : NULL,
+                                  m.source,
+                                  m.sha256,
+                                  m.autov2,
+                                  m.safety,
+                                  m.missing ? "true" : "false"};
+            for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
+                if (k)
+                    putchar(',');
+                csv_cell(cols[k]);
+            }
+            putchar('\n');
+        } else {
+            cli_table_row(&m);
+        }
+        ckpt_model_release(&m);
+    }
+    if (ctx->json) {
+        ckpt_json_arr_end(&j);
+        ckpt_buf_putc(&b, '\n');
+        cli_flush(&b);
+    } else if (!csv && !ctx->quiet) {
+        fprintf(stderr,
+                "%zu model%s (~value: suggested, not chosen; M: file missing, E: "
+                "unreadable)\n",
+                n, n == 1 ? "" : "s");
+    }
+    ckpt_buf_free(&b);
+    return EXIT_OK;
+}

@@ -1,0 +1,118 @@
+/* Private pieces shared by the lib/catalog files: the handle, SQL helpers, the analysis record
+ * scan builds for each file, sidecars and suggestions. Not installed; front ends use catalog.h. */
+#ifndef CKPT_CATALOG_INTERNAL_H
+#define CKPT_CATALOG_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ckptdb/catalog.h"
+#include "ckptdb/hash.h"
+
+struct ckpt_catalog {
+    sqlite3 *db;
+    char *path;
+    int readonly;
+    /* statements reused by ckpt_catalog_model_get (listing 1,000s of models) */
+    sqlite3_stmt *st_model, *st_sugg, *st_parents;
+};
+
+/* Run SQL without results; CKPT_E_IO naming the database on failure. */
+int ckpt_cat_exec(struct ckpt_catalog *c, const char *sql, struct ckpt_error *err);
+int ckpt_cat_prepare(struct ckpt_catalog *c, const char *sql, sqlite3_stmt **st,
+                     struct ckpt_error *err);
+/* Map an SQLite failure to a one-line error (locked, read-only, full disk, corrupt). */
+int ckpt_cat_sqlerr(struct ckpt_catalog *c, int rc, const char *what, struct ckpt_error *err);
+int ckpt_cat_begin(struct ckpt_catalog *c, struct ckpt_error *err);
+int ckpt_cat_commit(struct ckpt_catalog *c, struct ckpt_error *err);
+void ckpt_cat_rollback(struct ckpt_catalog *c);
+/* Copy of a column's text, or NULL. */
+char *ckpt_cat_coldup(sqlite3_stmt *st, int col);
+void ckpt_cat_bind_text(sqlite3_stmt *st, int i, const char *s); /* NULL binds NULL */
+
+/* Rebuild the full-text row of one model (after any change to it). */
+int ckpt_cat_fts_refresh(struct ckpt_catalog *c, int64_t model_id, struct ckpt_error *err);
+
+/* ---- what scan learns about one file (lib/catalog/analyze.c) -------------------------------- */
+
+struct ckpt_kv {
+    char *key, *value;
+};
+
+/* Facts read from the sidecar files next to a model (lib/catalog/sidecar.c). */
+struct ckpt_sidecar_facts {
+    char *civitai_json;    /* raw text of .civitai.info or .cm-info.json (for identify) */
+    char *name;            /* model name as the site knows it */
+    char *type;            /* Civitai type: Checkpoint, LORA, ... */
+    char *checkpoint_type; /* Civitai checkpointType: Merge / Trained */
+    char *base_model;      /* Civitai baseModel: "SD 1.5", "Pony", "Illustrious", ... */
+    char *source;          /* civitai, huggingface, ... */
+    char *source_url;
+    char *trigger_words; /* comma list */
+    char *tags;          /* comma list of site tags */
+    char *description;
+    char *preview; /* path */
+    char *paths;   /* JSON object: kind -> path */
+};
+void ckpt_sidecar_read(const char *model_path, int is_dir, struct ckpt_sidecar_facts *f);
+void ckpt_sidecar_release(struct ckpt_sidecar_facts *f);
+
+struct ckpt_analysis {
+    /* measured */
+    int ok;             /* 1 when the file could be read as a model */
+    char *error;        /* why not */
+    const char *format; /* static */
+    char *kind, *network, *family, *ecosystem, *variant, *prediction, *precision, *components;
+    char *problems, *evidence; /* JSON arrays */
+    char *safety;              /* safe / suspicious / dangerous / invalid, or NULL (not checked) */
+    uint64_t tensor_count, parameter_count;
+    struct ckpt_kv *meta;
+    size_t n_meta;
+    /* hashes */
+    int hashed;
+    struct ckpt_hash_result hash;
+    char fingerprint[96]; /* "SIZE-BLAKE3HEX", or "" when not computed */
+    /* sidecars */
+    struct ckpt_sidecar_facts side;
+};
+
+/* Read a model file's header (tensorset facts, identify, safety) and its sidecars. Never hashes:
+ * scan hashes files in parallel batches and fills a->hash itself. */
+void ckpt_analyze(const char *path, int is_dir, struct ckpt_analysis *a);
+void ckpt_analysis_release(struct ckpt_analysis *a);
+/* The metadata as a JSON object text (malloc'd). */
+char *ckpt_analysis_meta_json(const struct ckpt_analysis *a);
+
+/* ---- suggestions (lib/catalog/suggest.c) ----------------------------------------------------- */
+
+struct ckpt_suggest_input {
+    const char *name;     /* model name (file stem or site name) */
+    const char *filename; /* base name of the file */
+    const struct ckpt_kv *meta;
+    size_t n_meta;
+    const struct ckpt_sidecar_facts *side; /* may be NULL */
+};
+
+struct ckpt_suggest_out {
+    struct ckpt_suggestion *s;
+    size_t n, cap;
+    struct ckpt_parent *parents;
+    size_t n_parents, cap_parents;
+};
+
+/* Apply every rule; results merged per (field, value) with the highest confidence and every
+ * reason. */
+void ckpt_suggest(const struct ckpt_suggest_input *in, struct ckpt_suggest_out *out);
+void ckpt_suggest_release(struct ckpt_suggest_out *out);
+/* Number of rules and the id of rule i (for the per-rule tests). */
+size_t ckpt_suggest_rule_count(void);
+const char *ckpt_suggest_rule_id(size_t i);
+
+/* Record a scanned file: insert or update files/models rows, suggestions, parents. model_id of
+ * an existing record (0: new). Inside the caller's transaction. */
+int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *host,
+                         const char *path, const void *st /* struct stat */, int is_dir,
+                         const struct ckpt_analysis *a, struct ckpt_error *err);
+
+#endif

@@ -1,0 +1,806 @@
+/* Model records: writing what scan measured (files, suggestions, parents), reading one model
+ * whole (struct ckpt_model and its JSON object), resolving MODEL arguments, and the user's
+ * changes (set, tag, accept, forget), each one transaction. Not for lists and rankings
+ * (query.c) or export/import (transfer.c). */
+#include <ctype.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "catalog/internal.h"
+#include "ckptdb/buf.h"
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int step_done(struct ckpt_catalog *c, sqlite3_stmt *st, const char *what,
+                     struct ckpt_error *err)
+{
+    int s = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return s == SQLITE_DONE || s == SQLITE_ROW ? CKPT_OK : ckpt_cat_sqlerr(c, s, what, err);
+}
+
+/* the model's default name: the file's base name without its extension */
+static char *stem_name(const char *path, int is_dir)
+{
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    size_t b = n;
+    while (b > 0 && path[b - 1] != '/')
+        b--;
+    size_t e = n;
+    if (!is_dir)
+        for (size_t i = n; i > b + 1; i--)
+            if (path[i - 1] == '.') {
+                e = i - 1;
+                break;
+            }
+    return strndup(path + b, e - b);
+}
+
+int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *host,
+                         const char *path, const void *stp, int is_dir,
+                         const struct ckpt_analysis *a, struct ckpt_error *err)
+{
+    const struct stat *st = stp;
+    int64_t model_id = 0;
+    sqlite3_stmt *q;
+    int rc;
+    char *name = stem_name(path, is_dir);
+    if (!name)
+        return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+    int64_t t = now_ns();
+    if (file_id) {
+        if ((rc = ckpt_cat_prepare(c, "SELECT model_id FROM files WHERE id = ?", &q, err)))
+            goto out;
+        sqlite3_bind_int64(q, 1, file_id);
+        if (sqlite3_step(q) == SQLITE_ROW)
+            model_id = sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+    }
+    if (!model_id) {
+        if ((rc = ckpt_cat_prepare(c,
+                                   "INSERT INTO models(name, created_ns, updated_ns) "
+                                   "VALUES(?, ?, ?)",
+                                   &q, err)))
+            goto out;
+        sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 2, t);
+        sqlite3_bind_int64(q, 3, t);
+        if ((rc = step_done(c, q, "adding a model", err)))
+            goto out;
+        model_id = sqlite3_last_insert_rowid(c->db);
+    }
+    char *meta = a->ok ? ckpt_analysis_meta_json(a) : NULL;
+    const char *sql_new =
+        "INSERT INTO files(model_id, host, path, is_dir, size, mtime_ns, dev, ino, format, kind,"
+        " network, family, ecosystem, variant, prediction, precision, components, tensor_count,"
+        " parameter_count, fingerprint, sha256, autov1, autov2, autov3, crc32, blake3, safety,"
+        " problems, evidence, metadata, error, sidecars, site_tags, site_base_model, missing,"
+        " scanned_ns, id) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
+        "?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,0,?35,NULL)";
+    const char *sql_upd =
+        "UPDATE files SET model_id=?1, host=?2, path=?3, is_dir=?4, size=?5, mtime_ns=?6, dev=?7,"
+        " ino=?8, format=?9, kind=?10, network=?11, family=?12, ecosystem=?13, variant=?14,"
+        " prediction=?15, precision=?16, components=?17, tensor_count=?18, parameter_count=?19,"
+        " fingerprint=?20, sha256=?21, autov1=?22, autov2=?23, autov3=?24, crc32=?25, blake3=?26,"
+        " safety=?27, problems=?28, evidence=?29, metadata=?30, error=?31, sidecars=?32,"
+        " site_tags=?33, site_base_model=?34, missing=0, scanned_ns=?35 WHERE id=?36";
+    rc = ckpt_cat_prepare(c, file_id ? sql_upd : sql_new, &q, err);
+    if (rc) {
+        free(meta);
+        goto out;
+    }
+    const struct ckpt_hash_result *h = &a->hash;
+    sqlite3_bind_int64(q, 1, model_id);
+    ckpt_cat_bind_text(q, 2, host);
+    ckpt_cat_bind_text(q, 3, path);
+    sqlite3_bind_int(q, 4, is_dir);
+    sqlite3_bind_int64(q, 5, (int64_t)st->st_size);
+    sqlite3_bind_int64(q, 6, (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec);
+    sqlite3_bind_int64(q, 7, (int64_t)st->st_dev);
+    sqlite3_bind_int64(q, 8, (int64_t)st->st_ino);
+    ckpt_cat_bind_text(q, 9, a->format);
+    ckpt_cat_bind_text(q, 10, a->kind);
+    ckpt_cat_bind_text(q, 11, a->network);
+    ckpt_cat_bind_text(q, 12, a->family);
+    ckpt_cat_bind_text(q, 13, a->ecosystem);
+    ckpt_cat_bind_text(q, 14, a->variant);
+    ckpt_cat_bind_text(q, 15, a->prediction);
+    ckpt_cat_bind_text(q, 16, a->precision);
+    ckpt_cat_bind_text(q, 17, a->components);
+    if (a->ok) {
+        sqlite3_bind_int64(q, 18, (int64_t)a->tensor_count);
+        sqlite3_bind_int64(q, 19, (int64_t)a->parameter_count);
+    }
+    ckpt_cat_bind_text(q, 20, a->fingerprint[0] ? a->fingerprint : NULL);
+    int hs = a->hashed;
+    ckpt_cat_bind_text(q, 21, hs && (h->computed & CKPT_HASH_SHA256) ? h->sha256 : NULL);
+    ckpt_cat_bind_text(q, 22, hs && (h->computed & CKPT_HASH_AUTOV1) ? h->autov1 : NULL);
+    ckpt_cat_bind_text(q, 23, hs && (h->computed & CKPT_HASH_AUTOV2) ? h->autov2 : NULL);
+    ckpt_cat_bind_text(q, 24, hs && h->has_autov3 ? h->autov3 : NULL);
+    ckpt_cat_bind_text(q, 25, hs && (h->computed & CKPT_HASH_CRC32) ? h->crc32 : NULL);
+    ckpt_cat_bind_text(q, 26, hs && (h->computed & CKPT_HASH_BLAKE3) ? h->blake3 : NULL);
+    ckpt_cat_bind_text(q, 27, a->safety);
+    ckpt_cat_bind_text(q, 28, a->problems);
+    ckpt_cat_bind_text(q, 29, a->evidence);
+    ckpt_cat_bind_text(q, 30, meta);
+    ckpt_cat_bind_text(q, 31, a->ok ? NULL : (a->error ? a->error : "could not be read"));
+    ckpt_cat_bind_text(q, 32, a->side.paths);
+    ckpt_cat_bind_text(q, 33, a->side.tags);
+    ckpt_cat_bind_text(q, 34, a->side.base_model);
+    sqlite3_bind_int64(q, 35, t);
+    if (file_id)
+        sqlite3_bind_int64(q, 36, file_id);
+    rc = step_done(c, q, "recording a file", err);
+    free(meta);
+    if (rc)
+        goto out;
+    /* sidecar facts: description and preview belong to the sidecars; source, URL and trigger
+       words fill the user's fields only while those are empty (and are suggestions too) */
+    if ((rc = ckpt_cat_prepare(c,
+                               "UPDATE models SET description = ?2, preview = ?3,"
+                               " source = coalesce(source, ?4),"
+                               " source_url = coalesce(source_url, ?5),"
+                               " trigger_words = coalesce(trigger_words, ?6), updated_ns = ?7"
+                               " WHERE id = ?1",
+                               &q, err)))
+        goto out;
+    sqlite3_bind_int64(q, 1, model_id);
+    ckpt_cat_bind_text(q, 2, a->side.description);
+    ckpt_cat_bind_text(q, 3, a->side.preview);
+    ckpt_cat_bind_text(q, 4, a->side.source);
+    ckpt_cat_bind_text(q, 5, a->side.source_url);
+    ckpt_cat_bind_text(q, 6, a->side.trigger_words);
+    sqlite3_bind_int64(q, 7, t);
+    if ((rc = step_done(c, q, "recording sidecar facts", err)))
+        goto out;
+    /* suggestions and parents are recomputed from what the file says now */
+    struct ckpt_suggest_input in = {
+        .name = name, .filename = path, .meta = a->meta, .n_meta = a->n_meta, .side = &a->side};
+    const char *slash = strrchr(path, '/');
+    in.filename = slash ? slash + 1 : path;
+    struct ckpt_suggest_out so;
+    ckpt_suggest(&in, &so);
+    static const char *const clear[] = {"DELETE FROM suggestions WHERE model_id = ?",
+                                        "DELETE FROM parents WHERE model_id = ?"};
+    for (int i = 0; i < 2 && !rc; i++) {
+        if ((rc = ckpt_cat_prepare(c, clear[i], &q, err)))
+            break;
+        sqlite3_bind_int64(q, 1, model_id);
+        rc = step_done(c, q, "replacing suggestions", err);
+    }
+    for (size_t i = 0; i < so.n && !rc; i++) {
+        if ((rc = ckpt_cat_prepare(c,
+                                   "INSERT INTO suggestions(model_id, field, value, confidence,"
+                                   " why) VALUES(?, ?, ?, ?, ?)",
+                                   &q, err)))
+            break;
+        sqlite3_bind_int64(q, 1, model_id);
+        ckpt_cat_bind_text(q, 2, so.s[i].field);
+        ckpt_cat_bind_text(q, 3, so.s[i].value);
+        sqlite3_bind_double(q, 4, so.s[i].confidence);
+        ckpt_cat_bind_text(q, 5, so.s[i].why);
+        rc = step_done(c, q, "recording suggestions", err);
+    }
+    for (size_t i = 0; i < so.n_parents && !rc; i++) {
+        if ((rc = ckpt_cat_prepare(c,
+                                   "INSERT INTO parents(model_id, seq, sha256, name, weight)"
+                                   " VALUES(?, ?, ?, ?, ?)",
+                                   &q, err)))
+            break;
+        sqlite3_bind_int64(q, 1, model_id);
+        sqlite3_bind_int64(q, 2, (int64_t)i);
+        ckpt_cat_bind_text(q, 3, so.parents[i].sha256);
+        ckpt_cat_bind_text(q, 4, so.parents[i].name);
+        if (!isnan(so.parents[i].weight))
+            sqlite3_bind_double(q, 5, so.parents[i].weight);
+        rc = step_done(c, q, "recording merge parents", err);
+    }
+    ckpt_suggest_release(&so);
+    if (!rc)
+        rc = ckpt_cat_fts_refresh(c, model_id, err);
+out:
+    free(name);
+    return rc;
+}
+
+/* ---- reading ------------------------------------------------------------------------------- */
+
+#define MODEL_COLS                                                                                 \
+    "m.id, m.name, f.path, f.size, f.mtime_ns, f.format, f.kind, f.network, f.family,"             \
+    " coalesce(m.ecosystem, f.ecosystem), f.variant, f.prediction, f.precision, f.components,"     \
+    " f.sha256, f.autov1, f.autov2, f.autov3, f.crc32, f.blake3, f.fingerprint, f.safety,"         \
+    " m.origin, m.output, m.realism, m.subjects,"                                                  \
+    " (SELECT group_concat(tag, ',') FROM (SELECT tag FROM tags t WHERE t.model_id = m.id"         \
+    " ORDER BY tag)), m.source, m.source_url, m.note, m.trigger_words, m.rating, m.settings,"      \
+    " f.metadata, f.problems, f.evidence, m.description, m.preview, f.sidecars, f.error,"          \
+    " coalesce(f.missing, 1)"
+
+/* A cached statement, prepared on first use and reset for the next (finalized at close). */
+static int cached(struct ckpt_catalog *c, sqlite3_stmt **slot, const char *sql, sqlite3_stmt **st,
+                  struct ckpt_error *err)
+{
+    if (!*slot) {
+        int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
+        if (rc != SQLITE_OK)
+            return ckpt_cat_sqlerr(c, rc, "preparing a query", err);
+    }
+    sqlite3_reset(*slot);
+    sqlite3_clear_bindings(*slot);
+    *st = *slot;
+    return CKPT_OK;
+}
+
+int ckpt_catalog_model_get(struct ckpt_catalog *c, int64_t id, struct ckpt_model *m,
+                           struct ckpt_error *err)
+{
+    memset(m, 0, sizeof *m);
+    sqlite3_stmt *q;
+    int rc = cached(c, &c->st_model,
+                    "SELECT " MODEL_COLS " FROM models m LEFT JOIN files f ON f.model_id = m.id"
+                    " WHERE m.id = ? ORDER BY f.missing, f.id LIMIT 1",
+                    &q, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(q, 1, id);
+    int s = sqlite3_step(q);
+    if (s != SQLITE_ROW) {
+        sqlite3_reset(q);
+        if (s == SQLITE_DONE)
+            return ckpt_error_set(err, CKPT_E_NOTFOUND, "no model with id %lld", (long long)id);
+        return ckpt_cat_sqlerr(c, s, "reading a model", err);
+    }
+    int k = 0;
+    m->id = sqlite3_column_int64(q, k++);
+    char **strs1[] = {&m->name, &m->path};
+    for (size_t i = 0; i < 2; i++)
+        *strs1[i] = ckpt_cat_coldup(q, k++);
+    m->size = (uint64_t)sqlite3_column_int64(q, k++);
+    m->mtime_ns = sqlite3_column_int64(q, k++);
+    char **strs2[] = {&m->format,     &m->kind,         &m->network,    &m->family,
+                      &m->ecosystem,  &m->variant,      &m->prediction, &m->precision,
+                      &m->components, &m->sha256,       &m->autov1,     &m->autov2,
+                      &m->autov3,     &m->crc32,        &m->blake3,     &m->fingerprint,
+                      &m->safety,     &m->origin,       &m->output,     &m->realism,
+                      &m->subjects,   &m->tags,         &m->source,     &m->source_url,
+                      &m->note,       &m->trigger_words};
+    for (size_t i = 0; i < sizeof strs2 / sizeof strs2[0]; i++)
+        *strs2[i] = ckpt_cat_coldup(q, k++);
+    m->rating = sqlite3_column_int(q, k++);
+    char **strs3[] = {&m->settings,    &m->metadata, &m->problems, &m->evidence,
+                      &m->description, &m->preview,  &m->sidecars, &m->error};
+    for (size_t i = 0; i < sizeof strs3 / sizeof strs3[0]; i++)
+        *strs3[i] = ckpt_cat_coldup(q, k++);
+    m->missing = sqlite3_column_int(q, k++);
+    sqlite3_reset(q);
+    /* the best suggestion of each field */
+    rc = cached(c, &c->st_sugg,
+                "SELECT field, value, confidence, why FROM suggestions WHERE"
+                " model_id = ? ORDER BY field, confidence DESC, value",
+                &q, err);
+    if (rc)
+        goto fail;
+    sqlite3_bind_int64(q, 1, id);
+    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *f = (const char *)sqlite3_column_text(q, 0);
+        if (m->n_suggested && strcmp(m->suggested[m->n_suggested - 1].field, f) == 0)
+            continue;
+        struct ckpt_suggestion *ns =
+            realloc(m->suggested, (m->n_suggested + 1) * sizeof *m->suggested);
+        if (!ns)
+            break;
+        m->suggested = ns;
+        struct ckpt_suggestion *sg = &m->suggested[m->n_suggested++];
+        sg->field = ckpt_cat_coldup(q, 0);
+        sg->value = ckpt_cat_coldup(q, 1);
+        sg->confidence = sqlite3_column_double(q, 2);
+        sg->why = ckpt_cat_coldup(q, 3);
+    }
+    sqlite3_reset(q);
+    rc = cached(c, &c->st_parents,
+                "SELECT p.sha256, coalesce(p.name, (SELECT m2.name FROM files f2 JOIN"
+                " models m2 ON m2.id = f2.model_id WHERE f2.sha256 = p.sha256 LIMIT 1)),"
+                " p.weight FROM parents p WHERE p.model_id = ? ORDER BY p.seq",
+                &q, err);
+    if (rc)
+        goto fail;
+    sqlite3_bind_int64(q, 1, id);
+    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+        struct ckpt_parent *np = realloc(m->parents, (m->n_parents + 1) * sizeof *m->parents);
+        if (!np)
+            break;
+        m->parents = np;
+        struct ckpt_parent *p = &m->parents[m->n_parents++];
+        p->sha256 = ckpt_cat_coldup(q, 0);
+        p->name = ckpt_cat_coldup(q, 1);
+        p->weight = sqlite3_column_type(q, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(q, 2);
+    }
+    sqlite3_reset(q);
+    return CKPT_OK;
+fail:
+    ckpt_model_release(m);
+    return rc;
+}
+
+void ckpt_model_release(struct ckpt_model *m)
+{
+    char *strs[] = {m->name,       m->path,      m->format,        m->kind,       m->network,
+                    m->family,     m->ecosystem, m->variant,       m->prediction, m->precision,
+                    m->components, m->sha256,    m->autov1,        m->autov2,     m->autov3,
+                    m->crc32,      m->blake3,    m->fingerprint,   m->safety,     m->origin,
+                    m->output,     m->realism,   m->subjects,      m->tags,       m->source,
+                    m->source_url, m->note,      m->trigger_words, m->settings,   m->metadata,
+                    m->problems,   m->evidence,  m->description,   m->preview,    m->sidecars,
+                    m->error};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        free(strs[i]);
+    for (size_t i = 0; i < m->n_suggested; i++) {
+        free(m->suggested[i].field);
+        free(m->suggested[i].value);
+        free(m->suggested[i].why);
+    }
+    free(m->suggested);
+    for (size_t i = 0; i < m->n_parents; i++) {
+        free(m->parents[i].sha256);
+        free(m->parents[i].name);
+    }
+    free(m->parents);
+    memset(m, 0, sizeof *m);
+}
+
+static void json_list(struct ckpt_json *j, const char *key, const char *comma)
+{
+    ckpt_json_key(j, key);
+    ckpt_json_arr_begin(j);
+    for (const char *p = comma; p && *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ",");
+        size_t e = n;
+        while (e && p[e - 1] == ' ')
+            e--;
+        if (e)
+            ckpt_json_strn(j, p, e);
+        p += n;
+    }
+    ckpt_json_arr_end(j);
+}
+
+static void json_rawobj(struct ckpt_json *j, const char *key, const char *text, int arr)
+{
+    ckpt_json_key(j, key);
+    if (text && *text)
+        ckpt_json_raw(j, text, strlen(text));
+    else if (arr)
+        ckpt_json_raw(j, "[]", 2);
+    else
+        ckpt_json_raw(j, "{}", 2);
+}
+
+void ckpt_model_json(const struct ckpt_model *m, struct ckpt_json *j)
+{
+    ckpt_json_obj_begin(j);
+    ckpt_json_key(j, "id");
+    ckpt_json_i64(j, m->id);
+    const struct {
+        const char *k, *v;
+    } a[] = {{"name", m->name}, {"path", m->path}};
+    for (size_t i = 0; i < 2; i++) {
+        ckpt_json_key(j, a[i].k);
+        ckpt_json_str(j, a[i].v);
+    }
+    ckpt_json_key(j, "size");
+    ckpt_json_u64(j, m->size);
+    ckpt_json_key(j, "mtime");
+    ckpt_json_double(j, (double)m->mtime_ns / 1e9);
+    const struct {
+        const char *k, *v;
+    } b[] = {{"format", m->format},         {"kind", m->kind},           {"network", m->network},
+             {"family", m->family},         {"ecosystem", m->ecosystem}, {"variant", m->variant},
+             {"prediction", m->prediction}, {"precision", m->precision}};
+    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
+        ckpt_json_key(j, b[i].k);
+        ckpt_json_str(j, b[i].v);
+    }
+    json_list(j, "components", m->components);
+    const struct {
+        const char *k, *v;
+    } h[] = {{"sha256", m->sha256}, {"autov1", m->autov1}, {"autov2", m->autov2},
+             {"autov3", m->autov3}, {"crc32", m->crc32},   {"blake3", m->blake3},
+             {"safety", m->safety}, {"origin", m->origin}, {"output", m->output}};
+    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) {
+        ckpt_json_key(j, h[i].k);
+        ckpt_json_str(j, h[i].v);
+    }
+    json_list(j, "realism", m->realism);
+    json_list(j, "subjects", m->subjects);
+    json_list(j, "tags", m->tags);
+    const struct {
+        const char *k, *v;
+    } u[] = {{"source", m->source}, {"source_url", m->source_url}};
+    for (size_t i = 0; i < 2; i++) {
+        ckpt_json_key(j, u[i].k);
+        ckpt_json_str(j, u[i].v);
+    }
+    ckpt_json_key(j, "rating");
+    if (m->rating)
+        ckpt_json_i64(j, m->rating);
+    else
+        ckpt_json_null(j);
+    ckpt_json_key(j, "note");
+    ckpt_json_str(j, m->note);
+    ckpt_json_key(j, "trigger_words");
+    ckpt_json_str(j, m->trigger_words);
+    json_rawobj(j, "settings", m->settings, 0);
+    json_rawobj(j, "metadata", m->metadata, 0);
+    ckpt_json_key(j, "parents");
+    ckpt_json_arr_begin(j);
+    for (size_t i = 0; i < m->n_parents; i++) {
+        ckpt_json_obj_begin(j);
+        ckpt_json_key(j, "sha256");
+        ckpt_json_str(j, m->parents[i].sha256);
+        ckpt_json_key(j, "name");
+        ckpt_json_str(j, m->parents[i].name);
+        ckpt_json_key(j, "weight");
+        ckpt_json_double(j, m->parents[i].weight);
+        ckpt_json_obj_end(j);
+    }
+    ckpt_json_arr_end(j);
+    ckpt_json_key(j, "suggested");
+    ckpt_json_obj_begin(j);
+    for (size_t i = 0; i < m->n_suggested; i++) {
+        ckpt_json_key(j, m->suggested[i].field);
+        ckpt_json_obj_begin(j);
+        ckpt_json_key(j, "value");
+        ckpt_json_str(j, m->suggested[i].value);
+        ckpt_json_key(j, "confidence");
+        ckpt_json_double(j, round(m->suggested[i].confidence * 100) / 100);
+        ckpt_json_key(j, "why");
+        ckpt_json_str(j, m->suggested[i].why);
+        ckpt_json_obj_end(j);
+    }
+    ckpt_json_obj_end(j);
+    ckpt_json_key(j, "missing");
+    ckpt_json_bool(j, m->missing);
+    json_rawobj(j, "problems", m->problems, 1);
+    ckpt_json_key(j, "description");
+    ckpt_json_str(j, m->description);
+    ckpt_json_key(j, "preview");
+    ckpt_json_str(j, m->preview);
+    json_rawobj(j, "sidecars", m->sidecars, 0);
+    ckpt_json_key(j, "error");
+    ckpt_json_str(j, m->error);
+    ckpt_json_obj_end(j);
+}
+
+/* ---- resolving MODEL arguments -------------------------------------------------------------- */
+
+static int collect_ids(struct ckpt_catalog *c, const char *sql, const char *arg, int64_t *ids,
+                       size_t max, size_t *n, struct ckpt_error *err)
+{
+    sqlite3_stmt *q;
+    int rc = ckpt_cat_prepare(c, sql, &q, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q, 1, arg, -1, SQLITE_TRANSIENT);
+    *n = 0;
+    while (sqlite3_step(q) == SQLITE_ROW)
+        if (*n < max)
+            ids[(*n)++] = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return CKPT_OK;
+}
+
+int ckpt_catalog_find_model(struct ckpt_catalog *c, const char *ref, int64_t *id,
+                            struct ckpt_error *err)
+{
+    int64_t ids[8];
+    size_t n = 0;
+    int rc;
+    int numeric = *ref != 0;
+    for (const char *p = ref; *p; p++)
+        numeric &= isdigit((unsigned char)*p) != 0;
+    if (numeric && strlen(ref) < 15) {
+        rc = collect_ids(c, "SELECT id FROM models WHERE id = CAST(? AS INTEGER)", ref, ids, 8, &n,
+                         err);
+        if (rc || n == 1)
+            goto done;
+    }
+    rc = collect_ids(c, "SELECT id FROM models WHERE name = ?", ref, ids, 8, &n, err);
+    if (rc || n)
+        goto done;
+    char *rp = realpath(ref, NULL);
+    rc =
+        collect_ids(c, "SELECT model_id FROM files WHERE path = ?", rp ? rp : ref, ids, 8, &n, err);
+    free(rp);
+    if (rc || n)
+        goto done;
+    size_t len = strlen(ref);
+    int hex = len >= 6 && len <= 64;
+    for (const char *p = ref; *p && hex; p++)
+        hex = isxdigit((unsigned char)*p) != 0;
+    if (hex) {
+        char pat[80];
+        snprintf(pat, sizeof pat, "%s", ref);
+        for (char *p = pat; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        rc = collect_ids(c,
+                         "SELECT DISTINCT model_id FROM files WHERE substr(sha256, 1, length(?1))"
+                         " = ?1 OR substr(autov2, 1, length(?1)) = ?1",
+                         pat, ids, 8, &n, err);
+        if (rc || n)
+            goto done;
+    }
+    rc =
+        collect_ids(c, "SELECT id FROM models WHERE name = ? COLLATE NOCASE", ref, ids, 8, &n, err);
+done:
+    if (rc)
+        return rc;
+    if (n == 0)
+        return ckpt_error_set(err, CKPT_E_NOTFOUND,
+                              "no model '%s' in the catalog (give an id, a name, a path, or 6+ "
+                              "hex digits of its sha256)",
+                              ref);
+    if (n > 1) {
+        char list[200];
+        size_t o = 0;
+        for (size_t i = 0; i < n && i < 8 && o < sizeof list - 24; i++)
+            o += (size_t)snprintf(list + o, sizeof list - o, "%s%lld", i ? ", " : "",
+                                  (long long)ids[i]);
+        return ckpt_error_set(err, CKPT_E_ARG, "'%s' matches several models (ids %s); give an id",
+                              ref, list);
+    }
+    *id = ids[0];
+    return CKPT_OK;
+}
+
+/* ---- the user's changes -------------------------------------------------------------------- */
+
+static const char *const settable[] = {"name",     "origin",    "output",        "realism",
+                                       "subjects", "source",    "source_url",    "rating",
+                                       "note",     "ecosystem", "trigger_words", NULL};
+
+static int check_assignment(const char *field, const char *value, struct ckpt_error *err)
+{
+    if (strncmp(field, "settings.", 9) == 0) {
+        if (!field[9] || strlen(field) > 64)
+            return ckpt_error_set(err, CKPT_E_ARG, "settings needs a key: settings.cfg=7");
+        return CKPT_OK;
+    }
+    int known = 0;
+    for (const char *const *f = settable; *f; f++)
+        known |= strcmp(*f, field) == 0;
+    if (!known)
+        return ckpt_error_set(err, CKPT_E_ARG,
+                              "'%s' cannot be set; fields: name, origin, output, realism, "
+                              "subjects, ecosystem, source, source_url, rating, note, "
+                              "trigger_words, settings.KEY",
+                              field);
+    if (!*value)
+        return strcmp(field, "name") == 0
+                   ? ckpt_error_set(err, CKPT_E_ARG, "name: a model needs a name")
+                   : CKPT_OK;
+    if (strcmp(field, "rating") == 0) {
+        if (strlen(value) != 1 || value[0] < '1' || value[0] > '5')
+            return ckpt_error_set(err, CKPT_E_ARG, "rating: '%s' is not one of 1, 2, 3, 4, 5",
+                                  value);
+        return CKPT_OK;
+    }
+    return ckpt_taxonomy_check(field, value, err);
+}
+
+static int touch(struct ckpt_catalog *c, int64_t id, struct ckpt_error *err)
+{
+    sqlite3_stmt *q;
+    int rc = ckpt_cat_prepare(c, "UPDATE models SET updated_ns = ? WHERE id = ?", &q, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(q, 1, now_ns());
+    sqlite3_bind_int64(q, 2, id);
+    rc = step_done(c, q, "updating a model", err);
+    return rc ? rc : ckpt_cat_fts_refresh(c, id, err);
+}
+
+static int set_one(struct ckpt_catalog *c, int64_t id, const char *field, const char *value,
+                   struct ckpt_error *err)
+{
+    sqlite3_stmt *q;
+    int rc;
+    if (strncmp(field, "settings.", 9) == 0) {
+        const char *key = field + 9;
+        if (*value) {
+            char *end;
+            double d = strtod(value, &end);
+            int num = *end == 0 && end != value && isfinite(d);
+            rc = ckpt_cat_prepare(c,
+                                  num ? "UPDATE models SET settings = json_set(settings, '$.\"' ||"
+                                        " ?2 || '\"', json(?3)) WHERE id = ?1"
+                                      : "UPDATE models SET settings = json_set(settings, '$.\"' ||"
+                                        " ?2 || '\"', ?3) WHERE id = ?1",
+                                  &q, err);
+        } else {
+            rc = ckpt_cat_prepare(c,
+                                  "UPDATE models SET settings = json_remove(settings, '$.\"' ||"
+                                  " ?2 || '\"') WHERE id = ?1",
+                                  &q, err);
+        }
+        if (rc)
+            return rc;
+        sqlite3_bind_int64(q, 1, id);
+        sqlite3_bind_text(q, 2, key, -1, SQLITE_TRANSIENT);
+        if (*value)
+            sqlite3_bind_text(q, 3, value, -1, SQLITE_TRANSIENT);
+        return step_done(c, q, "setting", err);
+    }
+    char sql[128];
+    snprintf(sql, sizeof sql, "UPDATE models SET %s = ?2 WHERE id = ?1", field);
+    if ((rc = ckpt_cat_prepare(c, sql, &q, err)))
+        return rc;
+    sqlite3_bind_int64(q, 1, id);
+    if (!*value)
+        sqlite3_bind_null(q, 2);
+    else if (strcmp(field, "rating") == 0)
+        sqlite3_bind_int(q, 2, value[0] - '0');
+    else
+        sqlite3_bind_text(q, 2, value, -1, SQLITE_TRANSIENT);
+    return step_done(c, q, "setting", err);
+}
+
+int ckpt_catalog_set(struct ckpt_catalog *c, int64_t id, const char *const *fields,
+                     const char *const *values, size_t n, struct ckpt_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = check_assignment(fields[i], values[i], err);
+        if (rc)
+            return rc;
+    }
+    int rc = ckpt_cat_begin(c, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = set_one(c, id, fields[i], values[i], err);
+    if (!rc)
+        rc = touch(c, id, err);
+    if (!rc)
+        rc = ckpt_cat_commit(c, err);
+    if (rc)
+        ckpt_cat_rollback(c);
+    return rc;
+}
+
+int ckpt_catalog_tag(struct ckpt_catalog *c, int64_t id, const char *const *add, size_t nadd,
+                     const char *const *del, size_t ndel, struct ckpt_error *err)
+{
+    for (size_t i = 0; i < nadd; i++)
+        if (!*add[i] || strchr(add[i], ',') || strlen(add[i]) > 100)
+            return ckpt_error_set(err, CKPT_E_ARG,
+                                  "tag '%s': a tag is 1-100 characters without commas", add[i]);
+    int rc = ckpt_cat_begin(c, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *q;
+    for (size_t i = 0; i < nadd && !rc; i++) {
+        if ((rc = ckpt_cat_prepare(c, "INSERT OR IGNORE INTO tags(model_id, tag) VALUES(?, ?)", &q,
+                                   err)))
+            break;
+        sqlite3_bind_int64(q, 1, id);
+        sqlite3_bind_text(q, 2, add[i], -1, SQLITE_TRANSIENT);
+        rc = step_done(c, q, "tagging", err);
+    }
+    for (size_t i = 0; i < ndel && !rc; i++) {
+        if ((rc = ckpt_cat_prepare(c, "DELETE FROM tags WHERE model_id = ? AND tag = ?", &q, err)))
+            break;
+        sqlite3_bind_int64(q, 1, id);
+        sqlite3_bind_text(q, 2, del[i], -1, SQLITE_TRANSIENT);
+        rc = step_done(c, q, "untagging", err);
+    }
+    if (!rc)
+        rc = touch(c, id, err);
+    if (!rc)
+        rc = ckpt_cat_commit(c, err);
+    if (rc)
+        ckpt_cat_rollback(c);
+    return rc;
+}
+
+static const char *const acceptable[] = {"origin",     "output",        "realism",
+                                         "subjects",   "ecosystem",     "source",
+                                         "source_url", "trigger_words", NULL};
+
+int ckpt_catalog_accept(struct ckpt_catalog *c, int64_t id, const char *const *fields, size_t n,
+                        size_t *accepted, struct ckpt_error *err)
+{
+    *accepted = 0;
+    for (size_t i = 0; i < n; i++) {
+        int ok = 0;
+        for (const char *const *a = acceptable; *a; a++)
+            ok |= strcmp(*a, fields[i]) == 0;
+        if (!ok)
+            return ckpt_error_set(err, CKPT_E_ARG,
+                                  "'%s' has no suggestions; fields: origin, output, realism, "
+                                  "subjects, ecosystem, source, source_url, trigger_words",
+                                  fields[i]);
+    }
+    struct ckpt_model m;
+    int rc = ckpt_catalog_model_get(c, id, &m, err);
+    if (rc)
+        return rc;
+    if ((rc = ckpt_cat_begin(c, err))) {
+        ckpt_model_release(&m);
+        return rc;
+    }
+    for (size_t i = 0; i < m.n_suggested && !rc; i++) {
+        const struct ckpt_suggestion *s = &m.suggested[i];
+        int named = n == 0;
+        for (size_t k = 0; k < n; k++)
+            named |= strcmp(fields[k], s->field) == 0;
+        if (!named)
+            continue;
+        /* without field names, accept fills only what the user has not chosen */
+        if (n == 0) {
+            const char *cur = NULL;
+            const struct {
+                const char *f, *v;
+            } now[] = {{"origin", m.origin},
+                       {"output", m.output},
+                       {"realism", m.realism},
+                       {"subjects", m.subjects},
+                       {"source", m.source},
+                       {"source_url", m.source_url},
+                       {"trigger_words", m.trigger_words}};
+            for (size_t k = 0; k < sizeof now / sizeof now[0]; k++)
+                if (strcmp(now[k].f, s->field) == 0)
+                    cur = now[k].v;
+            if (cur && *cur)
+                continue;
+            if (strcmp(s->field, "ecosystem") == 0 && m.ecosystem)
+                continue;
+        }
+        if (ckpt_taxonomy_check(s->field, s->value, NULL) != CKPT_OK)
+            continue;
+        rc = set_one(c, id, s->field, s->value, err);
+        if (!rc)
+            (*accepted)++;
+    }
+    if (!rc)
+        rc = touch(c, id, err);
+    if (!rc)
+        rc = ckpt_cat_commit(c, err);
+    if (rc)
+        ckpt_cat_rollback(c);
+    ckpt_model_release(&m);
+    return rc;
+}
+
+int ckpt_catalog_forget(struct ckpt_catalog *c, int64_t id, struct ckpt_error *err)
+{
+    int rc = ckpt_cat_begin(c, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *q;
+    static const char *const sql[] = {"DELETE FROM model_fts WHERE rowid = ?",
+                                      "DELETE FROM models WHERE id = ?"};
+    for (int i = 0; i < 2 && !rc; i++) {
+        if ((rc = ckpt_cat_prepare(c, sql[i], &q, err)))
+            break;
+        sqlite3_bind_int64(q, 1, id);
+        rc = step_done(c, q, "forgetting a model", err);
+    }
+    if (!rc)
+        rc = ckpt_cat_commit(c, err);
+    if (rc)
+        ckpt_cat_rollback(c);
+    return rc;
+}

@@ -1,0 +1,465 @@
+/* Reading many models at once: list (filters and sort), search (FTS5), choose (ranking for a
+ * wish, with the reasons), dupes. Only reads; never changes the catalog. Not for one model's
+ * record (model.c). */
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/internal.h"
+#include "ckptdb/buf.h"
+
+static const struct {
+    const char *field, *expr;
+} sort_cols[] = {
+    {"id", "m.id"},
+    {"name", "m.name COLLATE NOCASE"},
+    {"path", "f.path"},
+    {"size", "f.size"},
+    {"mtime", "f.mtime_ns"},
+    {"format", "f.format"},
+    {"kind", "f.kind"},
+    {"network", "f.network"},
+    {"family", "f.family"},
+    {"ecosystem", "coalesce(m.ecosystem, f.ecosystem)"},
+    {"variant", "f.variant"},
+    {"prediction", "f.prediction"},
+    {"precision", "f.precision"},
+    {"components", "f.components"},
+    {"sha256", "f.sha256"},
+    {"autov1", "f.autov1"},
+    {"autov2", "f.autov2"},
+    {"autov3", "f.autov3"},
+    {"crc32", "f.crc32"},
+    {"blake3", "f.blake3"},
+    {"safety", "f.safety"},
+    {"origin", "m.origin"},
+    {"output", "m.output"},
+    {"realism", "m.realism"},
+    {"subjects", "m.subjects"},
+    {"tags", "(SELECT group_concat(tag) FROM tags t WHERE t.model_id = m.id)"},
+    {"source", "m.source"},
+    {"source_url", "m.source_url"},
+    {"rating", "coalesce(m.rating, 0)"},
+    {"note", "m.note"},
+    {"trigger_words", "m.trigger_words"},
+    {"missing", "f.missing"},
+};
+
+static int collect(struct ckpt_catalog *c, sqlite3_stmt *q, int64_t **ids, size_t *n,
+                   struct ckpt_error *err)
+{
+    size_t cap = 0;
+    *ids = NULL;
+    *n = 0;
+    int s;
+    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            int64_t *ni = realloc(*ids, cap * sizeof *ni);
+            if (!ni) {
+                free(*ids);
+                *ids = NULL;
+                return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+            }
+            *ids = ni;
+        }
+        (*ids)[(*n)++] = sqlite3_column_int64(q, 0);
+    }
+    if (s != SQLITE_DONE) {
+        free(*ids);
+        *ids = NULL;
+        *n = 0;
+        return ckpt_cat_sqlerr(c, s, "reading the catalog", err);
+    }
+    return CKPT_OK;
+}
+
+int ckpt_catalog_list(struct ckpt_catalog *c, const struct ckpt_query *q, int64_t **ids, size_t *n,
+                      struct ckpt_error *err)
+{
+    const struct {
+        const char *field, *value, *sql;
+    } filters[] = {
+        {"kind", q->kind, "f.kind = ?"},
+        {"family", q->family, "f.family = ?"},
+        {"ecosystem", q->ecosystem, "coalesce(m.ecosystem, f.ecosystem) = ?"},
+        {"origin", q->origin, "m.origin = ?"},
+        {"output", q->output, "m.output = ?"},
+        {"realism", q->realism, "instr(',' || m.realism || ',', ',' || ? || ',') > 0"},
+        {"subject", q->subject, "instr(',' || m.subjects || ',', ',' || ? || ',') > 0"},
+        {"tag", q->tag, "EXISTS (SELECT 1 FROM tags t WHERE t.model_id = m.id AND t.tag = ?)"},
+        {"source", q->source, "m.source = ?"},
+        {"safety", q->safety, "f.safety = ?"},
+    };
+    size_t nf = sizeof filters / sizeof filters[0];
+    for (size_t i = 0; i < nf; i++)
+        if (filters[i].value) {
+            int rc = ckpt_taxonomy_check(filters[i].field, filters[i].value, err);
+            if (rc)
+                return rc;
+        }
+    const char *order = "m.name COLLATE NOCASE";
+    int desc = 0;
+    if (q->sort && *q->sort) {
+        const char *f = q->sort;
+        if (*f == '-') {
+            desc = 1;
+            f++;
+        }
+        order = NULL;
+        for (size_t i = 0; i < sizeof sort_cols / sizeof sort_cols[0]; i++)
+            if (strcmp(sort_cols[i].field, f) == 0)
+                order = sort_cols[i].expr;
+        if (!order) {
+            char valid[600];
+            size_t o = 0;
+            for (size_t i = 0; i < sizeof sort_cols / sizeof sort_cols[0]; i++)
+                o += (size_t)snprintf(valid + o, sizeof valid - o, "%s%s", i ? ", " : "",
+                                      sort_cols[i].field);
+            return ckpt_error_set(err, CKPT_E_ARG, "--sort: '%s' is not one of %s", f, valid);
+        }
+    }
+    struct ckpt_buf sql = {0};
+    ckpt_buf_puts(&sql, "SELECT m.id FROM models m JOIN files f ON f.model_id = m.id WHERE 1");
+    for (size_t i = 0; i < nf; i++)
+        if (filters[i].value)
+            ckpt_buf_printf(&sql, " AND %s", filters[i].sql);
+    if (q->min_rating > 0)
+        ckpt_buf_printf(&sql, " AND m.rating >= %d", q->min_rating);
+    if (!q->include_missing)
+        ckpt_buf_puts(&sql, " AND f.missing = 0");
+    ckpt_buf_printf(&sql, " ORDER BY %s%s, m.name COLLATE NOCASE, m.id", order,
+                    desc ? " DESC" : "");
+    if (sql.oom) {
+        ckpt_buf_free(&sql);
+        return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+    }
+    sqlite3_stmt *st;
+    int rc = ckpt_cat_prepare(c, ckpt_buf_cstr(&sql), &st, err);
+    ckpt_buf_free(&sql);
+    if (rc)
+        return rc;
+    int k = 1;
+    for (size_t i = 0; i < nf; i++)
+        if (filters[i].value)
+            sqlite3_bind_text(st, k++, filters[i].value, -1, SQLITE_TRANSIENT);
+    rc = collect(c, st, ids, n, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int ckpt_catalog_search(struct ckpt_catalog *c, const char *text, int64_t **ids, size_t *n,
+                        struct ckpt_error *err)
+{
+    /* every word quoted (FTS5 syntax characters in a user's text are literal) and a prefix */
+    struct ckpt_buf m = {0};
+    for (const char *p = text; *p;) {
+        while (*p && (isspace((unsigned char)*p)))
+            p++;
+        if (!*p)
+            break;
+        size_t len = 0;
+        while (p[len] && !isspace((unsigned char)p[len]))
+            len++;
+        if (m.len)
+            ckpt_buf_putc(&m, ' ');
+        ckpt_buf_putc(&m, '"');
+        for (size_t i = 0; i < len; i++) {
+            if (p[i] == '"')
+                ckpt_buf_putc(&m, '"');
+            ckpt_buf_putc(&m, p[i]);
+        }
+        ckpt_buf_puts(&m, "\"*");
+        p += len;
+    }
+    if (!m.len) {
+        ckpt_buf_free(&m);
+        return ckpt_error_set(err, CKPT_E_ARG, "search needs some words");
+    }
+    sqlite3_stmt *st;
+    int rc = ckpt_cat_prepare(
+        c, "SELECT rowid FROM model_fts WHERE model_fts MATCH ? ORDER BY rank", &st, err);
+    if (!rc) {
+        sqlite3_bind_text(st, 1, ckpt_buf_cstr(&m), -1, SQLITE_TRANSIENT);
+        rc = collect(c, st, ids, n, err);
+        sqlite3_finalize(st);
+    }
+    ckpt_buf_free(&m);
+    return rc;
+}
+
+/* ---- choose -------------------------------------------------------------------------------- */
+
+struct cand {
+    int64_t id;
+    char *name, *output, *realism, *subjects;
+    int rating;
+    double score;
+    struct ckpt_buf why;
+    int matched;
+};
+
+static int in_list(const char *list, const char *v)
+{
+    if (!list || !v)
+        return 0;
+    size_t n = strlen(v);
+    for (const char *p = list; *p;) {
+        size_t k = strcspn(p, ",");
+        if (k == n && strncmp(p, v, n) == 0)
+            return 1;
+        p += k;
+        if (*p)
+            p++;
+    }
+    return 0;
+}
+
+static void reason(struct cand *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reason(struct cand *c, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (c->why.len)
+        ckpt_buf_puts(&c->why, "; ");
+    ckpt_buf_puts(&c->why, tmp);
+}
+
+static int cmp_cand(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score < y->score ? 1 : -1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int cmp_id(const void *key, const void *elem)
+{
+    int64_t k = *(const int64_t *)key, e = ((const struct cand *)elem)->id;
+    return k < e ? -1 : k > e;
+}
+
+int ckpt_catalog_choose(struct ckpt_catalog *c, const struct ckpt_wish *w, struct ckpt_choice **out,
+                        size_t *nout, struct ckpt_error *err)
+{
+    *out = NULL;
+    *nout = 0;
+    const struct {
+        const char *f, *v;
+    } checks[] = {{"output", w->output},       {"realism", w->realism}, {"family", w->family},
+                  {"ecosystem", w->ecosystem}, {"subject", w->subject}, {"kind", w->kind}};
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
+        if (checks[i].v) {
+            int rc = ckpt_taxonomy_check(checks[i].f, checks[i].v, err);
+            if (rc)
+                return rc;
+        }
+    struct ckpt_buf sql = {0};
+    ckpt_buf_puts(&sql, "SELECT m.id, m.name, m.output, m.realism, m.subjects,"
+                        " coalesce(m.rating, 0) FROM models m JOIN files f ON f.model_id = m.id"
+                        " WHERE f.missing = 0 AND f.error IS NULL");
+    if (w->family)
+        ckpt_buf_puts(&sql, " AND f.family = ?1");
+    if (w->ecosystem)
+        ckpt_buf_puts(&sql, " AND coalesce(m.ecosystem, f.ecosystem) = ?2");
+    if (w->kind)
+        ckpt_buf_puts(&sql, " AND f.kind = ?3");
+    ckpt_buf_puts(&sql, " GROUP BY m.id ORDER BY m.id");
+    sqlite3_stmt *st;
+    int rc = ckpt_cat_prepare(c, ckpt_buf_cstr(&sql), &st, err);
+    ckpt_buf_free(&sql);
+    if (rc)
+        return rc;
+    if (w->family)
+        sqlite3_bind_text(st, 1, w->family, -1, SQLITE_TRANSIENT);
+    if (w->ecosystem)
+        sqlite3_bind_text(st, 2, w->ecosystem, -1, SQLITE_TRANSIENT);
+    if (w->kind)
+        sqlite3_bind_text(st, 3, w->kind, -1, SQLITE_TRANSIENT);
+    struct cand *cs = NULL;
+    size_t n = 0, cap = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct cand *nc = realloc(cs, cap * sizeof *nc);
+            if (!nc)
+                break;
+            cs = nc;
+        }
+        struct cand *cd = &cs[n++];
+        memset(cd, 0, sizeof *cd);
+        cd->id = sqlite3_column_int64(st, 0);
+        cd->name = ckpt_cat_coldup(st, 1);
+        cd->output = ckpt_cat_coldup(st, 2);
+        cd->realism = ckpt_cat_coldup(st, 3);
+        cd->subjects = ckpt_cat_coldup(st, 4);
+        cd->rating = sqlite3_column_int(st, 5);
+    }
+    sqlite3_finalize(st);
+    int soft = w->output || w->realism || w->subject;
+    /* chosen values first */
+    for (size_t i = 0; i < n; i++) {
+        struct cand *cd = &cs[i];
+        if (w->family)
+            reason(cd, "family %s (measured)", w->family);
+        if (w->ecosystem)
+            reason(cd, "ecosystem %s", w->ecosystem);
+        if (w->output && cd->output) {
+            if (strcmp(cd->output, w->output) == 0) {
+                cd->score += 3;
+                cd->matched = 1;
+                reason(cd, "output %s (chosen)", w->output);
+            } else {
+                cd->score -= 2;
+                reason(cd, "output is %s (chosen), not %s", cd->output, w->output);
+            }
+        }
+        if (w->realism && cd->realism) {
+            if (in_list(cd->realism, w->realism)) {
+                cd->score += 2;
+                cd->matched = 1;
+                reason(cd, "realism %s (chosen)", w->realism);
+            } else {
+                cd->score -= 1;
+                reason(cd, "realism is %s (chosen), not %s", cd->realism, w->realism);
+            }
+        }
+        if (w->subject && in_list(cd->subjects, w->subject)) {
+            cd->score += 1;
+            cd->matched = 1;
+            reason(cd, "subject %s (chosen)", w->subject);
+        }
+    }
+    /* then suggestions, at lower weight, for fields the user has not chosen */
+    if (soft && n) {
+        rc = ckpt_cat_prepare(c,
+                              "SELECT model_id, field, value, confidence, why FROM suggestions"
+                              " WHERE (field = 'output' AND value = ?1) OR (field = 'realism'"
+                              " AND value = ?2) OR (field = 'subjects' AND value = ?3)"
+                              " ORDER BY model_id, field",
+                              &st, err);
+        if (rc)
+            goto out;
+        ckpt_cat_bind_text(st, 1, w->output);
+        ckpt_cat_bind_text(st, 2, w->realism);
+        ckpt_cat_bind_text(st, 3, w->subject);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            int64_t id = sqlite3_column_int64(st, 0);
+            struct cand *cd = bsearch(&id, cs, n, sizeof *cs, cmp_id);
+            if (!cd)
+                continue;
+            const char *field = (const char *)sqlite3_column_text(st, 1);
+            const char *value = (const char *)sqlite3_column_text(st, 2);
+            double conf = sqlite3_column_double(st, 3);
+            const char *why = (const char *)sqlite3_column_text(st, 4);
+            double weight;
+            if (strcmp(field, "output") == 0) {
+                if (cd->output)
+                    continue;
+                weight = 1.5;
+            } else if (strcmp(field, "realism") == 0) {
+                if (cd->realism)
+                    continue;
+                weight = 1.0;
+            } else {
+                if (in_list(cd->subjects, value))
+                    continue;
+                weight = 0.5;
+            }
+            cd->score += weight * conf;
+            cd->matched = 1;
+            reason(cd, "%s %s suggested (%.2f: %s)", field, value, conf, why);
+        }
+        sqlite3_finalize(st);
+    }
+    /* then rating */
+    for (size_t i = 0; i < n; i++) {
+        struct cand *cd = &cs[i];
+        if (cd->rating) {
+            cd->score += (cd->rating - 3) * 0.25;
+            reason(cd, "rated %d", cd->rating);
+        }
+    }
+    if (n)
+        qsort(cs, n, sizeof *cs, cmp_cand);
+    size_t top = w->top ? w->top : 10;
+    struct ckpt_choice *ch = calloc(top, sizeof *ch);
+    if (!ch) {
+        rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+        goto out;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < top; i++) {
+        if (soft && !cs[i].matched)
+            continue;
+        ch[k].id = cs[i].id;
+        ch[k].score = round(cs[i].score * 100) / 100;
+        ch[k].why = strdup(cs[i].why.len ? ckpt_buf_cstr(&cs[i].why) : "no preference given");
+        k++;
+    }
+    *out = ch;
+    *nout = k;
+out:
+    for (size_t i = 0; i < n; i++) {
+        free(cs[i].name);
+        free(cs[i].output);
+        free(cs[i].realism);
+        free(cs[i].subjects);
+        ckpt_buf_free(&cs[i].why);
+    }
+    free(cs);
+    return rc;
+}
+
+void ckpt_choices_free(struct ckpt_choice *ch, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(ch[i].why);
+    free(ch);
+}
+
+/* ---- dupes --------------------------------------------------------------------------------- */
+
+int ckpt_catalog_dupes(struct ckpt_catalog *c, ckpt_dupes_fn fn, void *user, struct ckpt_error *err)
+{
+    static const char *const sql[] = {
+        "SELECT sha256, model_id FROM files WHERE sha256 IN (SELECT sha256 FROM files WHERE"
+        " sha256 IS NOT NULL GROUP BY sha256 HAVING count(*) > 1) ORDER BY sha256, model_id",
+        "SELECT fingerprint, model_id FROM files WHERE fingerprint IN (SELECT fingerprint FROM"
+        " files WHERE fingerprint IS NOT NULL GROUP BY fingerprint HAVING count(*) > 1 AND"
+        " count(sha256) < count(*)) ORDER BY fingerprint, model_id",
+    };
+    for (int pass = 0; pass < 2; pass++) {
+        sqlite3_stmt *st;
+        int rc = ckpt_cat_prepare(c, sql[pass], &st, err);
+        if (rc)
+            return rc;
+        char key[128] = "";
+        int64_t ids[256];
+        size_t n = 0;
+        int stop = 0, s;
+        while (!stop && (s = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *k = (const char *)sqlite3_column_text(st, 0);
+            if (strcmp(k, key) != 0) {
+                if (n > 1)
+                    stop = fn(user, key, pass == 0, ids, n);
+                snprintf(key, sizeof key, "%s", k);
+                n = 0;
+            }
+            if (n < 256)
+                ids[n++] = sqlite3_column_int64(st, 1);
+        }
+        if (!stop && n > 1)
+            stop = fn(user, key, pass == 0, ids, n);
+        sqlite3_finalize(st);
+        if (stop)
+            break;
+    }
+    return CKPT_OK;
+}

@@ -1,0 +1,671 @@
+/* scan: walk folders, find model files by content, and bring the catalog up to date with them.
+ *
+ * 1. Walk (symlinks followed, each folder entered once by device/inode, so loops end), keeping
+ *    model files: a known model extension, or the magic bytes of a format ckptdb reads; a folder
+ *    with model_index.json is one diffusers model and is not entered. Sidecars, previews and
+ *    other files are skipped by name without being opened.
+ * 2. A file whose path, size, mtime_ns, device and inode match its record is unchanged and is
+ *    not opened. Others are new or changed.
+ * 3. New and changed files are handled in batches: analyze.c reads the header and sidecars, the
+ *    quick fingerprint is taken, a new file whose fingerprint matches a record that is missing or
+ *    was not seen in this walk is a moved file (confirmed by sha256 when hashing), the hash engine
+ *    hashes the batch (several files at once), and the batch is committed as one transaction, so
+ *    a killed scan keeps every batch it committed and the next scan carries on from there.
+ * 4. Records under the scanned paths whose files were not seen are marked missing (never
+ *    deleted: the user's notes stay).
+ * Not for what the facts mean (suggest.c) or how records are written (model.c). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "catalog/internal.h"
+
+#define BATCH_FILES 32
+#define BATCH_BYTES (4ull << 30)
+
+struct entry {
+    char *path;
+    struct stat st;
+    int is_dir;
+    int64_t file_id; /* existing record at this path, 0 if none */
+};
+
+struct devino {
+    dev_t dev;
+    ino_t ino;
+};
+
+struct walk {
+    struct ckpt_catalog *c;
+    const struct ckpt_scan_options *o;
+    struct ckpt_scan_stats *s;
+    const char *host;
+    sqlite3_stmt *lookup;
+    struct entry *todo;
+    size_t n_todo, cap_todo;
+    struct devino *dirs, *files;
+    size_t n_dirs, cap_dirs, n_files, cap_files;
+    int64_t *seen_ids;
+    size_t n_seen, cap_seen;
+    int64_t *claimed; /* records a moved file took over in this scan */
+    size_t n_claimed, cap_claimed;
+    int failed_io;
+    struct ckpt_error first_err;
+    int have_err;
+};
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void logf_(struct walk *w, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void logf_(struct walk *w, int level, const char *fmt, ...)
+{
+    if (!w->o->log)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    w->o->log(w->o->log_user, level, msg);
+}
+
+static void fail_file(struct walk *w, const char *msg)
+{
+    w->s->failed++;
+    logf_(w, 0, "%s", msg);
+    if (!w->have_err) {
+        ckpt_error_set(&w->first_err, CKPT_E_FORMAT, "%s", msg);
+        w->have_err = 1;
+    }
+}
+
+static int push_devino(struct devino **a, size_t *n, size_t *cap, const struct stat *st)
+{
+    for (size_t i = 0; i < *n; i++)
+        if ((*a)[i].dev == st->st_dev && (*a)[i].ino == st->st_ino)
+            return 0;
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        struct devino *na = realloc(*a, nc * sizeof *na);
+        if (!na)
+            return -1;
+        *a = na;
+        *cap = nc;
+    }
+    (*a)[(*n)++] = (struct devino){st->st_dev, st->st_ino};
+    return 1;
+}
+
+static int has_suffix(const char *name, const char *ext)
+{
+    size_t n = strlen(name), e = strlen(ext);
+    return n >= e && strcasecmp(name + n - e, ext) == 0;
+}
+
+static const char *const model_ext[] = {".safetensors", ".sft", ".ckpt", ".pt",
+                                        ".pth",         ".bin", ".gguf", NULL};
+static const char *const skip_ext[] = {
+    ".json", ".txt",  ".png",    ".jpg",        ".jpeg",       ".webp", ".gif", ".yaml",
+    ".yml",  ".info", ".md",     ".html",       ".py",         ".mp4",  ".zip", ".7z",
+    ".csv",  ".log",  ".sqlite", ".sqlite-wal", ".sqlite-shm", NULL};
+
+/* Does the file start like a format ckptdb reads? (only for names without a model extension) */
+static int sniff(const char *path, off_t size)
+{
+    if (size < 16)
+        return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    unsigned char h[16];
+    ssize_t n = pread(fd, h, sizeof h, 0);
+    close(fd);
+    if (n != (ssize_t)sizeof h)
+        return 0;
+    if (memcmp(h, "GGUF", 4) == 0 || memcmp(h, "PK\3\4", 4) == 0)
+        return 1;
+    if (h[0] == 0x80 && h[1] >= 2 && h[1] <= 5)
+        return 1; /* a pickle stream: legacy torch */
+    uint64_t len = 0;
+    for (int i = 7; i >= 0; i--)
+        len = (len << 8) | h[i];
+    return len >= 2 && len <= (uint64_t)size - 8 && h[8] == '{';
+}
+
+static int add_todo(struct walk *w, const char *path, const struct stat *st, int is_dir)
+{
+    w->s->seen++;
+    /* unchanged? */
+    sqlite3_reset(w->lookup);
+    sqlite3_bind_text(w->lookup, 1, w->host, -1, SQLITE_STATIC);
+    sqlite3_bind_text(w->lookup, 2, path, -1, SQLITE_TRANSIENT);
+    int64_t id = 0;
+    if (sqlite3_step(w->lookup) == SQLITE_ROW) {
+        id = sqlite3_column_int64(w->lookup, 0);
+        int64_t mt = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+        if (sqlite3_column_int64(w->lookup, 1) == (int64_t)st->st_size &&
+            sqlite3_column_int64(w->lookup, 2) == mt &&
+            sqlite3_column_int64(w->lookup, 3) == (int64_t)st->st_dev &&
+            sqlite3_column_int64(w->lookup, 4) == (int64_t)st->st_ino &&
+            sqlite3_column_int(w->lookup, 5) == 0) {
+            w->s->unchanged++;
+            w->s->files_total++;
+            w->s->files_done++;
+            if (w->n_seen == w->cap_seen) {
+                size_t nc = w->cap_seen ? w->cap_seen * 2 : 256;
+                int64_t *ns = realloc(w->seen_ids, nc * sizeof *ns);
+                if (!ns)
+                    return CKPT_E_NOMEM;
+                w->seen_ids = ns;
+                w->cap_seen = nc;
+            }
+            w->seen_ids[w->n_seen++] = id;
+            return CKPT_OK;
+        }
+    }
+    if (w->n_todo == w->cap_todo) {
+        size_t nc = w->cap_todo ? w->cap_todo * 2 : 64;
+        struct entry *nt = realloc(w->todo, nc * sizeof *nt);
+        if (!nt)
+            return CKPT_E_NOMEM;
+        w->todo = nt;
+        w->cap_todo = nc;
+    }
+    struct entry *e = &w->todo[w->n_todo];
+    if (!(e->path = strdup(path)))
+        return CKPT_E_NOMEM;
+    e->st = *st;
+    e->is_dir = is_dir;
+    e->file_id = id;
+    w->n_todo++;
+    w->s->files_total++;
+    if (!is_dir && !w->o->no_hash)
+        w->s->bytes_total += (uint64_t)st->st_size;
+    return CKPT_OK;
+}
+
+static int consider_file(struct walk *w, const char *path, const char *name, const struct stat *st)
+{
+    if (!S_ISREG(st->st_mode))
+        return CKPT_OK;
+    int model = 0;
+    for (const char *const *e = model_ext; *e && !model; e++)
+        model = has_suffix(name, *e);
+    if (!model) {
+        for (const char *const *e = skip_ext; *e; e++)
+            if (has_suffix(name, *e))
+                return CKPT_OK;
+        if (!sniff(path, st->st_size))
+            return CKPT_OK;
+    }
+    /* the same file reached again through a symlink is recorded once */
+    int fresh = push_devino(&w->files, &w->n_files, &w->cap_files, st);
+    if (fresh < 0)
+        return CKPT_E_NOMEM;
+    if (!fresh)
+        return CKPT_OK;
+    return add_todo(w, path, st, 0);
+}
+
+static int walk_dir(struct walk *w, const char *dir, const struct stat *dst, int depth)
+{
+    if (depth > 64) {
+        logf_(w, 1, "%s: deeper than 64 folders, not entered", dir);
+        return CKPT_OK;
+    }
+    int fresh = push_devino(&w->dirs, &w->n_dirs, &w->cap_dirs, dst);
+    if (fresh < 0)
+        return CKPT_E_NOMEM;
+    if (!fresh) {
+        logf_(w, 2, "%s: already walked (symlink loop or second link), skipped", dir);
+        return CKPT_OK;
+    }
+    char p[4352];
+    snprintf(p, sizeof p, "%s/model_index.json", dir);
+    struct stat mi;
+    if (stat(p, &mi) == 0 && S_ISREG(mi.st_mode)) {
+        /* a diffusers pipeline: one model; its change marker is model_index.json's mtime */
+        struct stat st = *dst;
+        st.st_mtim = mi.st_mtim;
+        st.st_size = 0;
+        return add_todo(w, dir, &st, 1);
+    }
+    struct dirent **list = NULL;
+    int n = scandir(dir, &list, NULL, alphasort);
+    if (n < 0) {
+        char msg[4600];
+        snprintf(msg, sizeof msg, "%s: %s", dir,
+                 errno == ENOENT ? "folder vanished during the scan" : strerror(errno));
+        fail_file(w, msg);
+        w->failed_io = 1;
+        return CKPT_OK;
+    }
+    int rc = CKPT_OK;
+    for (int i = 0; i < n; i++) {
+        const char *nm = list[i]->d_name;
+        if (rc || strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0 || nm[0] == '.')
+            goto next;
+        if (strlen(dir) + strlen(nm) + 2 > 4096)
+            goto next;
+        snprintf(p, sizeof p, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, nm);
+        struct stat st;
+        if (stat(p, &st) != 0)
+            goto next; /* dangling symlink or vanished */
+        if (S_ISDIR(st.st_mode))
+            rc = walk_dir(w, p, &st, depth + 1);
+        else
+            rc = consider_file(w, p, nm, &st);
+    next:
+        free(list[i]);
+    }
+    free(list);
+    return rc;
+}
+
+/* ---- batches ------------------------------------------------------------------------------ */
+
+struct hash_progress {
+    struct walk *w;
+    uint64_t base;
+    uint64_t *done;
+    double last;
+};
+
+static int on_hash(void *user, size_t file, uint64_t done, uint64_t total)
+{
+    (void)total;
+    struct hash_progress *hp = user;
+    hp->done[file] = done;
+    double t = mono();
+    if (t - hp->last < 0.1)
+        return hp->w->o->cancel && *hp->w->o->cancel;
+    hp->last = t;
+    uint64_t sum = hp->base;
+    for (size_t i = 0; i < BATCH_FILES; i++)
+        sum += hp->done[i];
+    hp->w->s->bytes_hashed = sum;
+    if (hp->w->o->progress && hp->w->o->progress(hp->w->o->progress_user, hp->w->s, 0))
+        return 1;
+    return hp->w->o->cancel && *hp->w->o->cancel;
+}
+
+static int is_notseen(const int64_t *ids, size_t n, int64_t id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (ids[mid] == id)
+            return 1;
+        if (ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+/* Load the hashes of record id into a (a moved file matched without re-hashing). */
+static void old_hashes(struct ckpt_catalog *c, int64_t id, struct ckpt_analysis *a)
+{
+    sqlite3_stmt *q;
+    if (ckpt_cat_prepare(c,
+                         "SELECT sha256, autov1, autov2, autov3, crc32, blake3 FROM files"
+                         " WHERE id = ?",
+                         &q, NULL))
+        return;
+    sqlite3_bind_int64(q, 1, id);
+    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
+        struct ckpt_hash_result *h = &a->hash;
+        char *dst[] = {h->sha256, h->autov1, h->autov2, h->autov3, h->crc32, h->blake3};
+        size_t sz[] = {sizeof h->sha256, sizeof h->autov1, sizeof h->autov2,
+                       sizeof h->autov3, sizeof h->crc32,  sizeof h->blake3};
+        for (int i = 0; i < 6; i++) {
+            const char *t = (const char *)sqlite3_column_text(q, i);
+            snprintf(dst[i], sz[i], "%s", t ? t : "");
+        }
+        h->computed = CKPT_HASH_SHA256 | CKPT_HASH_AUTOV1 | CKPT_HASH_AUTOV2 | CKPT_HASH_CRC32 |
+                      CKPT_HASH_BLAKE3;
+        h->has_autov3 = h->autov3[0] != 0;
+        a->hashed = 1;
+    }
+    sqlite3_finalize(q);
+}
+
+static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notseen, size_t n_notseen,
+                     struct ckpt_error *err)
+{
+    struct ckpt_catalog *c = w->c;
+    struct ckpt_analysis an[BATCH_FILES];
+    int64_t moved_from[BATCH_FILES] = {0};
+    int skip[BATCH_FILES] = {0};
+    const char *hpaths[BATCH_FILES];
+    size_t hidx[BATCH_FILES], nh = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct entry *e = &es[i];
+        ckpt_analyze(e->path, e->is_dir, &an[i]);
+        struct stat now;
+        if (stat(e->path, &now) != 0) {
+            char msg[4400];
+            snprintf(msg, sizeof msg, "%s: vanished during the scan", e->path);
+            fail_file(w, msg);
+            skip[i] = 1;
+            continue;
+        }
+        if (!e->is_dir && an[i].ok) {
+            struct ckpt_fingerprint fp;
+            if (ckpt_hash_fingerprint(e->path, &fp, NULL) == CKPT_OK)
+                snprintf(an[i].fingerprint, sizeof an[i].fingerprint, "%s", fp.hex);
+        }
+        /* moved? a new path whose fingerprint matches a record that is gone */
+        if (!e->file_id && an[i].fingerprint[0]) {
+            sqlite3_stmt *q;
+            int rc = ckpt_cat_prepare(c,
+                                      "SELECT id, missing FROM files WHERE host = ? AND"
+                                      " fingerprint = ? ORDER BY missing DESC, id",
+                                      &q, err);
+            if (rc)
+                return rc;
+            sqlite3_bind_text(q, 1, w->host, -1, SQLITE_STATIC);
+            sqlite3_bind_text(q, 2, an[i].fingerprint, -1, SQLITE_STATIC);
+            while (sqlite3_step(q) == SQLITE_ROW) {
+                int64_t id = sqlite3_column_int64(q, 0);
+                if (sqlite3_column_int(q, 1) || is_notseen(notseen, n_notseen, id)) {
+                    int taken = 0;
+                    for (size_t k = 0; k < i; k++)
+                        taken |= moved_from[k] == id;
+                    for (size_t k = 0; k < w->n_claimed; k++)
+                        taken |= w->claimed[k] == id;
+                    if (!taken) {
+                        moved_from[i] = id;
+                        break;
+                    }
+                }
+            }
+            sqlite3_finalize(q);
+        }
+        if (!e->is_dir && an[i].ok && !w->o->no_hash) {
+            hpaths[nh] = e->path;
+            hidx[nh++] = i;
+        } else if (moved_from[i]) {
+            old_hashes(c, moved_from[i], &an[i]);
+        }
+    }
+    if (nh) {
+        struct ckpt_hash_result res[BATCH_FILES];
+        int status[BATCH_FILES];
+        struct ckpt_error errs[BATCH_FILES];
+        uint64_t done[BATCH_FILES] = {0};
+        struct hash_progress hp = {w, w->s->bytes_hashed, done, 0};
+        struct ckpt_hash_options ho;
+        ckpt_hash_options_default(&ho);
+        ho.jobs = w->o->jobs;
+        ho.progress = on_hash;
+        ho.progress_user = &hp;
+        ho.cancel = w->o->cancel;
+        ckpt_hash_files(hpaths, nh, &ho, res, status, errs);
+        for (size_t k = 0; k < nh; k++) {
+            size_t i = hidx[k];
+            if (status[k] == CKPT_E_CANCELLED) {
+                for (size_t j = 0; j < n; j++)
+                    ckpt_analysis_release(&an[j]);
+                return ckpt_error_set(err, CKPT_E_CANCELLED, "scan cancelled");
+            }
+            if (status[k] == CKPT_OK) {
+                an[i].hash = res[k];
+                an[i].hashed = 1;
+                w->s->bytes_hashed = hp.base += res[k].size;
+            } else {
+                char msg[1200];
+                snprintf(msg, sizeof msg, "%s (hashing)", errs[k].msg);
+                free(an[i].error);
+                an[i].error = strdup(msg);
+                an[i].ok = 0;
+            }
+        }
+        w->s->bytes_hashed = hp.base;
+    }
+    int rc = ckpt_cat_begin(c, err);
+    for (size_t i = 0; i < n && !rc; i++) {
+        struct entry *e = &es[i];
+        if (skip[i])
+            continue;
+        int64_t fid = e->file_id;
+        if (moved_from[i]) {
+            /* confirmed by sha256 when both sides have one */
+            int same = 1;
+            if (an[i].hashed) {
+                sqlite3_stmt *q;
+                if (!ckpt_cat_prepare(c, "SELECT sha256 FROM files WHERE id = ?", &q, NULL)) {
+                    sqlite3_bind_int64(q, 1, moved_from[i]);
+                    if (sqlite3_step(q) == SQLITE_ROW) {
+                        const char *old = (const char *)sqlite3_column_text(q, 0);
+                        same = !old || strcmp(old, an[i].hash.sha256) == 0;
+                    }
+                    sqlite3_finalize(q);
+                }
+            }
+            if (same) {
+                fid = moved_from[i];
+                w->s->moved++;
+                logf_(w, 2, "%s: moved here (record %lld kept)", e->path, (long long)fid);
+                if (w->n_claimed == w->cap_claimed) {
+                    size_t nc = w->cap_claimed ? w->cap_claimed * 2 : 16;
+                    int64_t *ncl = realloc(w->claimed, nc * sizeof *ncl);
+                    if (ncl) {
+                        w->claimed = ncl;
+                        w->cap_claimed = nc;
+                    }
+                }
+                if (w->n_claimed < w->cap_claimed)
+                    w->claimed[w->n_claimed++] = fid; /* not missing after all */
+            }
+        }
+        if (fid == e->file_id) {
+            if (e->file_id)
+                w->s->changed++;
+            else
+                w->s->added++;
+        }
+        if (!an[i].ok) {
+            char msg[1400];
+            snprintf(msg, sizeof msg, "%s", an[i].error ? an[i].error : e->path);
+            fail_file(w, msg);
+        }
+        rc = ckpt_cat_record_file(c, fid, w->host, e->path, &e->st, e->is_dir, &an[i], err);
+        w->s->files_done++;
+    }
+    if (!rc)
+        rc = ckpt_cat_commit(c, err);
+    if (rc)
+        ckpt_cat_rollback(c);
+    for (size_t i = 0; i < n; i++)
+        ckpt_analysis_release(&an[i]);
+    if (!rc && w->o->progress && w->o->progress(w->o->progress_user, w->s, 0))
+        rc = ckpt_error_set(err, CKPT_E_CANCELLED, "scan cancelled");
+    return rc;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Records of this host under one of the roots that the walk did not see (sorted). */
+static int not_seen(struct walk *w, char **roots, size_t nroots, int64_t **out, size_t *nout,
+                    struct ckpt_error *err)
+{
+    *out = NULL;
+    *nout = 0;
+    if (w->n_seen) /* qsort's pointer must not be NULL even for 0 items */
+        qsort(w->seen_ids, w->n_seen, sizeof *w->seen_ids, cmp_i64);
+    int64_t *todo_ids = NULL;
+    size_t nt = 0;
+    if (w->n_todo && !(todo_ids = malloc(w->n_todo * sizeof *todo_ids)))
+        return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < w->n_todo; i++)
+        if (w->todo[i].file_id)
+            todo_ids[nt++] = w->todo[i].file_id;
+    if (nt)
+        qsort(todo_ids, nt, sizeof *todo_ids, cmp_i64);
+    sqlite3_stmt *q;
+    int rc = ckpt_cat_prepare(w->c,
+                              "SELECT id FROM files WHERE host = ?1 AND missing = 0 AND"
+                              " (path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '/')"
+                              " ORDER BY id",
+                              &q, err);
+    if (rc) {
+        free(todo_ids);
+        return rc;
+    }
+    size_t cap = 0;
+    for (size_t r = 0; r < nroots && !rc; r++) {
+        sqlite3_reset(q);
+        sqlite3_bind_text(q, 1, w->host, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, strcmp(roots[r], "/") == 0 ? "" : roots[r], -1, SQLITE_STATIC);
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            int64_t id = sqlite3_column_int64(q, 0);
+            if (is_notseen(w->seen_ids, w->n_seen, id) || is_notseen(todo_ids, nt, id))
+                continue;
+            if (*nout == cap) {
+                cap = cap ? cap * 2 : 64;
+                int64_t *n2 = realloc(*out, cap * sizeof *n2);
+                if (!n2) {
+                    rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+                    break;
+                }
+                *out = n2;
+            }
+            (*out)[(*nout)++] = id;
+        }
+    }
+    sqlite3_finalize(q);
+    free(todo_ids);
+    if (!rc && *nout)
+        qsort(*out, *nout, sizeof **out, cmp_i64);
+    return rc;
+}
+
+int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n,
+                      const struct ckpt_scan_options *opts, struct ckpt_scan_stats *stats,
+                      struct ckpt_error *err)
+{
+    struct ckpt_scan_options defaults = {0};
+    struct walk w = {0};
+    w.c = c;
+    w.o = opts ? opts : &defaults;
+    w.s = stats;
+    w.host = ckpt_catalog_host();
+    memset(stats, 0, sizeof *stats);
+    double t0 = mono();
+    if (c->readonly)
+        return ckpt_error_setf(err, CKPT_E_ARG, c->path, "catalog opened read-only");
+    char **roots = calloc(n ? n : 1, sizeof *roots);
+    if (!roots)
+        return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+    int rc = CKPT_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        roots[i] = realpath(paths[i], NULL);
+        if (!roots[i])
+            rc = ckpt_error_setf(err, errno == ENOENT ? CKPT_E_NOTFOUND : CKPT_E_IO, paths[i],
+                                 "cannot scan: %s", strerror(errno));
+    }
+    if (!rc)
+        rc = ckpt_cat_prepare(c,
+                              "SELECT id, size, mtime_ns, dev, ino, missing FROM files"
+                              " WHERE host = ? AND path = ?",
+                              &w.lookup, err);
+    for (size_t i = 0; i < n && !rc; i++) {
+        struct stat st;
+        if (stat(roots[i], &st) != 0) {
+            rc = ckpt_error_setf(err, CKPT_E_IO, paths[i], "cannot scan: %s", strerror(errno));
+            break;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            rc = walk_dir(&w, roots[i], &st, 0);
+        } else {
+            const char *nm = strrchr(roots[i], '/');
+            rc = consider_file(&w, roots[i], nm ? nm + 1 : roots[i], &st);
+        }
+        if (rc == CKPT_E_NOMEM)
+            ckpt_error_set(err, rc, "out of memory");
+    }
+    sqlite3_finalize(w.lookup);
+    int64_t *notseen = NULL;
+    size_t n_notseen = 0;
+    if (!rc)
+        rc = not_seen(&w, roots, n, &notseen, &n_notseen, err);
+    if (!rc && w.o->progress)
+        w.o->progress(w.o->progress_user, stats, 0);
+    for (size_t i = 0; i < w.n_todo && !rc;) {
+        size_t k = i;
+        uint64_t bytes = 0;
+        while (k < w.n_todo && k - i < BATCH_FILES && (k == i || bytes < BATCH_BYTES))
+            bytes += (uint64_t)w.todo[k++].st.st_size;
+        if (w.o->cancel && *w.o->cancel)
+            rc = ckpt_error_set(err, CKPT_E_CANCELLED, "scan cancelled");
+        else
+            rc = run_batch(&w, w.todo + i, k - i, notseen, n_notseen, err);
+        i = k;
+    }
+    /* what was not seen is missing: the records stay */
+    if (!rc && n_notseen) {
+        rc = ckpt_cat_begin(c, err);
+        sqlite3_stmt *q = NULL;
+        if (!rc)
+            rc = ckpt_cat_prepare(c, "UPDATE files SET missing = 1 WHERE id = ?", &q, err);
+        for (size_t i = 0; i < n_notseen && !rc; i++) {
+            int claimed = 0;
+            for (size_t k = 0; k < w.n_claimed; k++)
+                claimed |= w.claimed[k] == notseen[i];
+            if (claimed)
+                continue;
+            sqlite3_reset(q);
+            sqlite3_bind_int64(q, 1, notseen[i]);
+            int s = sqlite3_step(q);
+            if (s != SQLITE_DONE)
+                rc = ckpt_cat_sqlerr(c, s, "marking missing files", err);
+            else
+                stats->missing++;
+        }
+        sqlite3_finalize(q);
+        if (!rc)
+            rc = ckpt_cat_commit(c, err);
+        if (rc)
+            ckpt_cat_rollback(c);
+    }
+    stats->seconds = mono() - t0;
+    if (w.o->progress)
+        w.o->progress(w.o->progress_user, stats, 1);
+    if (!rc && w.have_err) {
+        if (err)
+            *err = w.first_err;
+        rc = w.failed_io ? CKPT_E_IO : CKPT_E_FORMAT;
+    }
+    for (size_t i = 0; i < w.n_todo; i++)
+        free(w.todo[i].path);
+    free(w.todo);
+    free(w.dirs);
+    free(w.files);
+    free(w.seen_ids);
+    free(w.claimed);
+    free(notseen);
+    for (size_t i = 0; i < n; i++)
+        free(roots[i]);
+    free(roots);
+    return rc;
+}

@@ -1,0 +1,444 @@
+/* Unit tests: the catalog store (lib/catalog): migrations from a v1 database, scan (new,
+ * unchanged, changed, moved, missing, failures, sidecars), set/tag/accept validation and
+ * atomicity, forget, list filters, search, export/import round trip. Each test uses a fresh
+ * temporary folder and database. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ckptdb/buf.h"
+#include "ckptdb/catalog.h"
+#include "ckptdb/safetensors.h"
+
+struct fx {
+    char dir[256], db[300], lib[300];
+    struct ckpt_catalog *c;
+};
+
+static void write_st(const char *path, uint64_t n, unsigned seed, const char *mk, const char *mv)
+{
+    struct ckpt_st_writer *w;
+    struct ckpt_error err;
+    assert_int_equal(ckpt_st_writer_open(&w, path, 1, &err), CKPT_OK);
+    if (mk)
+        assert_int_equal(ckpt_st_writer_meta(w, mk, mv, &err), CKPT_OK);
+    uint64_t shape[1] = {n};
+    assert_int_equal(ckpt_st_writer_declare(w, "w", CKPT_DT_F32, 1, shape, &err), CKPT_OK);
+    assert_int_equal(ckpt_st_writer_begin_data(w, &err), CKPT_OK);
+    for (uint64_t i = 0; i < n; i++) {
+        float f = (float)(i * 31 + seed);
+        assert_int_equal(ckpt_st_writer_data(w, &f, 4, &err), CKPT_OK);
+    }
+    assert_int_equal(ckpt_st_writer_finish(w, &err), CKPT_OK);
+}
+
+static void put(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/ckpt-cat-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->db, sizeof f->db, "%s/db/catalog.sqlite", f->dir);
+    snprintf(f->lib, sizeof f->lib, "%s/lib", f->dir);
+    mkdir(f->lib, 0777);
+    setenv("CKPTDB_HOST", "testhost", 1);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    ckpt_catalog_close(f->c);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static void open_db(struct fx *f)
+{
+    struct ckpt_error err;
+    if (ckpt_catalog_open(&f->c, f->db, 0, &err))
+        fail_msg("%s", err.msg);
+}
+
+static void scan(struct fx *f, int no_hash, struct ckpt_scan_stats *s, int expect)
+{
+    const char *paths[] = {f->lib};
+    struct ckpt_scan_options o = {.no_hash = no_hash};
+    struct ckpt_error err;
+    int rc = ckpt_catalog_scan(f->c, paths, 1, &o, s, &err);
+    if (rc != expect)
+        fail_msg("scan returned %d: %s", rc, err.msg);
+}
+
+static int64_t model(struct fx *f, const char *ref)
+{
+    int64_t id = 0;
+    struct ckpt_error err;
+    if (ckpt_catalog_find_model(f->c, ref, &id, &err))
+        fail_msg("%s", err.msg);
+    return id;
+}
+
+/* A database created by migration 1 alone (v1, with a record) opens with the current code, is
+ * upgraded to the current version, keeps its record and finds it by full-text search. */
+static void migrates_v1(void **state)
+{
+    struct fx *f = *state;
+    mkdir(f->db, 0777);
+    rmdir(f->db);
+    char dbdir[320];
+    snprintf(dbdir, sizeof dbdir, "%s/db", f->dir);
+    mkdir(dbdir, 0777);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, ckpt_catalog_migration_sql(1), NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "PRAGMA user_version = 1;"
+                     "INSERT INTO models(id, name, note, created_ns, updated_ns) VALUES(7,"
+                     " 'oldModel', 'kept from version one', 1, 1);"
+                     "INSERT INTO files(model_id, host, path, size, mtime_ns, dev, ino,"
+                     " sha256, scanned_ns) VALUES(7, 'testhost', '/x/oldModel.safetensors', 10,"
+                     " 1, 1, 1, 'ab12cd34ef', 1);",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    assert_true(ckpt_catalog_schema_current() >= 2);
+    open_db(f);
+    assert_int_equal(ckpt_catalog_schema_version(f->c), ckpt_catalog_schema_current());
+    assert_int_equal(ckpt_catalog_integrity(f->c, NULL), CKPT_OK);
+    assert_int_equal(model(f, "oldModel"), 7);
+    assert_int_equal(model(f, "ab12cd"), 7);
+    int64_t *ids;
+    size_t n;
+    assert_int_equal(ckpt_catalog_search(f->c, "version one", &ids, &n, NULL), CKPT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ids[0], 7);
+    free(ids);
+    /* a database from the future is refused, not damaged */
+    ckpt_catalog_close(f->c);
+    f->c = NULL;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    struct ckpt_error err;
+    assert_int_equal(ckpt_catalog_open(&f->c, f->db, 0, &err), CKPT_E_UNSUPPORTED);
+    assert_non_null(strstr(err.msg, "newer"));
+}
+
+/* new -> unchanged -> changed -> moved -> missing, with records and user fields kept */
+static void scan_lifecycle(void **state)
+{
+    struct fx *f = *state;
+    char a[400], b[400], sub[400], junk[400], bad[400];
+    snprintf(a, sizeof a, "%s/alphaMix.safetensors", f->lib);
+    snprintf(b, sizeof b, "%s/betaReal.safetensors", f->lib);
+    snprintf(sub, sizeof sub, "%s/sub", f->lib);
+    snprintf(junk, sizeof junk, "%s/notes.txt", f->lib);
+    snprintf(bad, sizeof bad, "%s/bad.ckpt", f->lib);
+    write_st(a, 64, 1, "sd_merge_recipe", "{}");
+    write_st(b, 64, 2, NULL, NULL);
+    put(junk, "not a model");
+    put(bad, "garbage that is not a checkpoint");
+    mkdir(sub, 0777);
+    open_db(f);
+    struct ckpt_scan_stats s;
+    scan(f, 0, &s, CKPT_E_FORMAT); /* bad.ckpt fails, the others are recorded */
+    assert_int_equal(s.added, 3);
+    assert_int_equal(s.failed, 1);
+    assert_true(s.bytes_hashed > 0);
+    int64_t ida = model(f, "alphaMix");
+    const char *fld[] = {"note", "rating"}, *val[] = {"keep me", "4"};
+    assert_int_equal(ckpt_catalog_set(f->c, ida, fld, val, 2, NULL), CKPT_OK);
+    unlink(bad);
+
+    scan(f, 0, &s, CKPT_OK);
+    assert_int_equal(s.unchanged, 2);
+    assert_int_equal(s.added, 0);
+    assert_int_equal(s.bytes_hashed, 0);
+    assert_int_equal(s.missing, 1); /* bad.ckpt */
+
+    /* changed: new content at the same path; re-read and re-hashed */
+    struct ckpt_model m;
+    assert_int_equal(ckpt_catalog_model_get(f->c, model(f, "betaReal"), &m, NULL), CKPT_OK);
+    char old_sha[65];
+    snprintf(old_sha, sizeof old_sha, "%s", m.sha256);
+    ckpt_model_release(&m);
+    write_st(b, 80, 3, NULL, NULL);
+    scan(f, 0, &s, CKPT_OK);
+    assert_int_equal(s.changed, 1);
+    assert_int_equal(ckpt_catalog_model_get(f->c, model(f, "betaReal"), &m, NULL), CKPT_OK);
+    assert_string_not_equal(m.sha256, old_sha);
+    ckpt_model_release(&m);
+
+    /* moved and renamed: keeps its id, note and rating */
+    char a2[400];
+    snprintf(a2, sizeof a2, "%s/sub/renamed.safetensors", f->lib);
+    assert_int_equal(rename(a, a2), 0);
+    scan(f, 0, &s, CKPT_OK);
+    assert_int_equal(s.moved, 1);
+    assert_int_equal(s.added, 0);
+    assert_int_equal(s.missing, 0);
+    assert_int_equal(ckpt_catalog_model_get(f->c, ida, &m, NULL), CKPT_OK);
+    assert_string_equal(m.path, a2);
+    assert_string_equal(m.note, "keep me");
+    assert_int_equal(m.rating, 4);
+    assert_false(m.missing);
+    ckpt_model_release(&m);
+
+    /* gone: the record stays, marked missing; moved back later with --no-hash: found again */
+    char away[400];
+    snprintf(away, sizeof away, "%s/away.safetensors", f->dir);
+    assert_int_equal(rename(a2, away), 0);
+    scan(f, 0, &s, CKPT_OK);
+    assert_int_equal(s.missing, 1);
+    assert_int_equal(ckpt_catalog_model_get(f->c, ida, &m, NULL), CKPT_OK);
+    assert_true(m.missing);
+    assert_string_equal(m.note, "keep me");
+    ckpt_model_release(&m);
+    assert_int_equal(rename(away, a), 0);
+    scan(f, 1, &s, CKPT_OK);
+    assert_int_equal(s.moved, 1);
+    assert_int_equal(ckpt_catalog_model_get(f->c, ida, &m, NULL), CKPT_OK);
+    assert_false(m.missing);
+    assert_non_null(m.sha256); /* hashes kept from the record */
+    ckpt_model_release(&m);
+    assert_int_equal(ckpt_catalog_integrity(f->c, NULL), CKPT_OK);
+}
+
+/* Sidecars become facts and suggestions; suggestions are not chosen until accepted. */
+static void sidecars_and_accept(void **state)
+{
+    struct fx *f = *state;
+    char p[400];
+    snprintf(p, sizeof p, "%s/ponyRealism.safetensors", f->lib);
+    write_st(p, 16, 5, NULL, NULL);
+    snprintf(p, sizeof p, "%s/ponyRealism.civitai.info", f->lib);
+    put(p, "{\"id\": 5, \"modelId\": 9, \"baseModel\": \"Pony\", \"trainedWords\": [\"ohwx\"],"
+           " \"model\": {\"name\": \"Pony Realism\", \"type\": \"Checkpoint\","
+           " \"tags\": [\"photorealistic\"]}, \"description\": \"realistic pony\"}");
+    snprintf(p, sizeof p, "%s/ponyRealism.preview.png", f->lib);
+    put(p, "png");
+    snprintf(p, sizeof p, "%s/plain.safetensors", f->lib);
+    write_st(p, 16, 6, NULL, NULL);
+    snprintf(p, sizeof p, "%s/plain.civitai.info", f->lib);
+    put(p, "{not json"); /* a broken sidecar is ignored */
+    open_db(f);
+    struct ckpt_scan_stats s;
+    scan(f, 1, &s, CKPT_OK);
+    assert_int_equal(s.added, 2);
+    int64_t id = model(f, "ponyRealism");
+    struct ckpt_model m;
+    assert_int_equal(ckpt_catalog_model_get(f->c, id, &m, NULL), CKPT_OK);
+    assert_string_equal(m.source, "civitai");
+    assert_string_equal(m.source_url, "https://civitai.com/models/9?modelVersionId=5");
+    assert_string_equal(m.trigger_words, "ohwx");
+    assert_string_equal(m.description, "realistic pony");
+    assert_non_null(strstr(m.preview, "ponyRealism.preview.png"));
+    assert_null(m.output); /* suggested, not chosen */
+    int found = 0;
+    for (size_t i = 0; i < m.n_suggested; i++)
+        found |= strcmp(m.suggested[i].field, "output") == 0 &&
+                 strcmp(m.suggested[i].value, "photorealistic") == 0;
+    assert_true(found);
+    ckpt_model_release(&m);
+    size_t n;
+    assert_int_equal(ckpt_catalog_accept(f->c, id, NULL, 0, &n, NULL), CKPT_OK);
+    assert_true(n >= 2);
+    assert_int_equal(ckpt_catalog_model_get(f->c, id, &m, NULL), CKPT_OK);
+    assert_string_equal(m.output, "photorealistic");
+    assert_string_equal(m.ecosystem, "pony");
+    ckpt_model_release(&m);
+    const char *bad[] = {"colour"};
+    struct ckpt_error err;
+    assert_int_equal(ckpt_catalog_accept(f->c, id, bad, 1, &n, &err), CKPT_E_ARG);
+    /* the plain model with a broken sidecar: recorded, no sidecar facts */
+    assert_int_equal(ckpt_catalog_model_get(f->c, model(f, "plain"), &m, NULL), CKPT_OK);
+    assert_null(m.source);
+    assert_null(m.error);
+    ckpt_model_release(&m);
+}
+
+/* set validates every assignment first: one bad value changes nothing, and says what is valid */
+static void set_validates(void **state)
+{
+    struct fx *f = *state;
+    char p[400];
+    snprintf(p, sizeof p, "%s/m.safetensors", f->lib);
+    write_st(p, 8, 7, NULL, NULL);
+    open_db(f);
+    struct ckpt_scan_stats s;
+    scan(f, 1, &s, CKPT_OK);
+    int64_t id = model(f, "m");
+    const char *fld[] = {"output", "realism", "note"};
+    const char *val[] = {"anime", "2D,cubist", "x"};
+    struct ckpt_error err;
+    assert_int_equal(ckpt_catalog_set(f->c, id, fld, val, 3, &err), CKPT_E_ARG);
+    assert_non_null(strstr(err.msg, "cubist"));
+    assert_non_null(strstr(err.msg, "semi-realistic"));
+    struct ckpt_model m;
+    assert_int_equal(ckpt_catalog_model_get(f->c, id, &m, NULL), CKPT_OK);
+    assert_null(m.output);
+    assert_null(m.note);
+    ckpt_model_release(&m);
+    const char *f2[] = {"rating"}, *v2[] = {"6"};
+    assert_int_equal(ckpt_catalog_set(f->c, id, f2, v2, 1, &err), CKPT_E_ARG);
+    const char *f3[] = {"colour"}, *v3[] = {"red"};
+    assert_int_equal(ckpt_catalog_set(f->c, id, f3, v3, 1, &err), CKPT_E_ARG);
+    const char *f4[] = {"output", "realism", "settings.cfg", "settings.sampler", "subjects"};
+    const char *v4[] = {"anime", "2.5D,2D", "7", "euler a", "portraits"};
+    assert_int_equal(ckpt_catalog_set(f->c, id, f4, v4, 5, &err), CKPT_OK);
+    const char *add[] = {"favourite", "nsfw"}, *del[] = {"nsfw"};
+    assert_int_equal(ckpt_catalog_tag(f->c, id, add, 2, del, 1, NULL), CKPT_OK);
+    assert_int_equal(ckpt_catalog_model_get(f->c, id, &m, NULL), CKPT_OK);
+    assert_string_equal(m.realism, "2.5D,2D");
+    assert_string_equal(m.settings, "{\"cfg\":7,\"sampler\":\"euler a\"}");
+    assert_string_equal(m.tags, "favourite");
+    ckpt_model_release(&m);
+    /* list filters and choose */
+    struct ckpt_query q = {
+        .output = "anime", .realism = "2D", .tag = "favourite", .include_missing = 1};
+    int64_t *ids;
+    size_t n;
+    assert_int_equal(ckpt_catalog_list(f->c, &q, &ids, &n, NULL), CKPT_OK);
+    assert_int_equal(n, 1);
+    free(ids);
+    q.realism = "realistic";
+    assert_int_equal(ckpt_catalog_list(f->c, &q, &ids, &n, NULL), CKPT_OK);
+    assert_int_equal(n, 0);
+    free(ids);
+    q.realism = "flat";
+    assert_int_equal(ckpt_catalog_list(f->c, &q, &ids, &n, &err), CKPT_E_ARG);
+    struct ckpt_wish w = {.output = "anime"};
+    struct ckpt_choice *ch;
+    assert_int_equal(ckpt_catalog_choose(f->c, &w, &ch, &n, NULL), CKPT_OK);
+    assert_int_equal(n, 1);
+    assert_non_null(strstr(ch[0].why, "output anime (chosen)"));
+    ckpt_choices_free(ch, n);
+    /* forget drops the record, never the file */
+    assert_int_equal(ckpt_catalog_forget(f->c, id, NULL), CKPT_OK);
+    assert_int_equal(ckpt_catalog_find_model(f->c, "m", &id, &err), CKPT_E_NOTFOUND);
+    assert_int_equal(access(p, F_OK), 0);
+}
+
+/* export -> fresh catalog of the same files -> import -> export: the same chosen fields */
+static void export_import_round_trip(void **state)
+{
+    struct fx *f = *state;
+    char p[400];
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/model%d.safetensors", f->lib, i);
+        write_st(p, 8, (unsigned)(10 + i), NULL, NULL);
+    }
+    open_db(f);
+    struct ckpt_scan_stats s;
+    scan(f, 0, &s, CKPT_OK);
+    const char *fld[] = {"name",     "origin",     "output",         "realism",
+                         "subjects", "rating",     "note",           "trigger_words",
+                         "source",   "source_url", "settings.steps", "ecosystem"};
+    const char *val[] = {"My \"Model\", one",
+                         "merge",
+                         "render",
+                         "semi-realistic,2.8D",
+                         "portraits,icons",
+                         "5",
+                         "line1\nline2",
+                         "ohwx, sks",
+                         "huggingface",
+                         "https://hf.co/x",
+                         "30",
+                         "illustrious"};
+    assert_int_equal(ckpt_catalog_set(f->c, model(f, "model1"), fld, val, 12, NULL), CKPT_OK);
+    const char *add[] = {"a tag", "b"};
+    assert_int_equal(ckpt_catalog_tag(f->c, model(f, "model2"), add, 2, NULL, 0, NULL), CKPT_OK);
+    struct ckpt_buf e1 = {0}, e2 = {0};
+    assert_int_equal(ckpt_catalog_export(f->c, CKPT_EXPORT_JSON, &e1, NULL), CKPT_OK);
+    ckpt_catalog_close(f->c);
+    f->c = NULL;
+    unlink(f->db);
+    char x[400];
+    snprintf(x, sizeof x, "%s-wal", f->db);
+    unlink(x);
+    open_db(f);
+    scan(f, 0, &s, CKPT_OK);
+    struct ckpt_import_stats st;
+    const char *t1 = ckpt_buf_cstr(&e1);
+    assert_int_equal(ckpt_catalog_import(f->c, t1, strlen(t1), &st, NULL), CKPT_OK);
+    assert_int_equal(st.matched, 3);
+    assert_int_equal(ckpt_catalog_export(f->c, CKPT_EXPORT_JSON, &e2, NULL), CKPT_OK);
+    assert_string_equal(ckpt_buf_cstr(&e1), ckpt_buf_cstr(&e2));
+    /* a malformed import changes nothing */
+    const char *badimp = "[{\"sha256\":\"00\",\"output\":\"cubism\"}]";
+    struct ckpt_error err;
+    assert_int_equal(ckpt_catalog_import(f->c, badimp, strlen(badimp), &st, &err), CKPT_E_FORMAT);
+    assert_int_equal(ckpt_catalog_import(f->c, "{", 1, &st, &err), CKPT_E_FORMAT);
+    struct ckpt_buf csv = {0}, md = {0};
+    assert_int_equal(ckpt_catalog_export(f->c, CKPT_EXPORT_CSV, &csv, NULL), CKPT_OK);
+    assert_non_null(strstr(ckpt_buf_cstr(&csv), "\"My \"\"Model\"\", one\""));
+    assert_int_equal(ckpt_catalog_export(f->c, CKPT_EXPORT_MD, &md, NULL), CKPT_OK);
+    assert_non_null(strstr(ckpt_buf_cstr(&md), "| [My \"Model\", one](https://hf.co/x) |"));
+    ckpt_buf_free(&e1);
+    ckpt_buf_free(&e2);
+    ckpt_buf_free(&csv);
+    ckpt_buf_free(&md);
+}
+
+/* Read-only opens: a missing catalog is a clear error; a read-only one cannot be scanned into. */
+static void readonly_and_errors(void **state)
+{
+    struct fx *f = *state;
+    struct ckpt_error err;
+    assert_int_equal(ckpt_catalog_open(&f->c, f->db, CKPT_CATALOG_READONLY, &err), CKPT_E_NOTFOUND);
+    assert_non_null(strstr(err.msg, "no catalog"));
+    open_db(f);
+    ckpt_catalog_close(f->c);
+    f->c = NULL;
+    assert_int_equal(ckpt_catalog_open(&f->c, f->db, CKPT_CATALOG_READONLY, &err), CKPT_OK);
+    const char *paths[] = {f->lib};
+    struct ckpt_scan_stats s;
+    assert_int_equal(ckpt_catalog_scan(f->c, paths, 1, NULL, &s, &err), CKPT_E_ARG);
+    ckpt_catalog_close(f->c);
+    f->c = NULL;
+    open_db(f);
+    const char *nope[] = {"/nonexistent/models"};
+    assert_int_equal(ckpt_catalog_scan(f->c, nope, 1, NULL, &s, &err), CKPT_E_NOTFOUND);
+    assert_non_null(strstr(err.msg, "/nonexistent/models"));
+    char notdb[400];
+    snprintf(notdb, sizeof notdb, "%s/notdb.sqlite", f->dir);
+    put(notdb, "this is definitely not an SQLite database file, just some text......");
+    struct ckpt_catalog *c2;
+    assert_int_not_equal(ckpt_catalog_open(&c2, notdb, 0, &err), CKPT_OK);
+    assert_non_null(strstr(err.msg, "notdb.sqlite"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(migrates_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(scan_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(sidecars_and_accept, setup, teardown),
+        cmocka_unit_test_setup_teardown(set_validates, setup, teardown),
+        cmocka_unit_test_setup_teardown(export_import_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(readonly_and_errors, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
