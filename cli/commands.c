@@ -187,6 +187,7 @@ const struct cli_command cli_commands[] = {
      "  --vae FILE      bake this VAE into the output\n"
      "  --dtype         output dtype of floating tensors (default: as in A)\n"
      "  --no-hash       do not hash the inputs for the recipe\n"
+     "  --trust         accept inputs whose safety verdict (ckptdb check) is not safe\n"
      "Keys only in A are copied, keys only in B reported. position_ids are never merged and are\n"
      "written as exact int64. A 9/8-channel inpainting/pix2pix A with a 4-channel B merges the\n"
      "first 4 input channels (as A1111). Different families are refused before writing.\n"

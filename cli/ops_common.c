@@ -22,6 +22,8 @@ int cli_ops_option(const char *cmd, int argc, char **argv, int *i, struct ckpt_o
         c->output = a + 9;
     } else if (!strcmp(a, "--force")) {
         c->force = 1;
+    } else if (!strcmp(a, "--trust")) {
+        c->trust = 1;
     } else if (!strcmp(a, "--no-hash")) {
         c->no_hash = 1;
     } else if (!strcmp(a, "--dtype")) {

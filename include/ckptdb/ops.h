@@ -45,6 +45,7 @@ struct ckpt_op_common {
     int force;             /* replace an existing output (never an input) */
     enum ckpt_dtype dtype; /* F16, BF16, F32 for floating tensors; CKPT_DT_INVALID: keep */
     int no_hash;           /* 1: do not hash inputs for the recipe (sha256 fields are null) */
+    int trust;             /* 1: accept inputs whose safety verdict (safety.h) is not safe */
     ckpt_op_progress_fn progress;
     void *progress_user;
     const struct ckpt_limits *limits; /* NULL: defaults */

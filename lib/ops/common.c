@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "ckptdb/identify.h"
+#include "ckptdb/safety.h"
+#include <sys/stat.h>
 #include "identify/identify_impl.h"
 #include "ops_impl.h"
 
@@ -147,6 +149,25 @@ int ops_family(struct ckpt_tensorset *ts, int *family, int *variant, struct ckpt
 int ops_open(struct ckpt_tensorset **ts, const char *path, const struct ckpt_op_common *c,
              struct ckpt_error *err)
 {
+    struct stat sb;
+    if (!c->trust && stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) {
+        struct ckpt_check_result res;
+        memset(&res, 0, sizeof res);
+        int rc = ckpt_check_file(path, c->limits, &res, err);
+        if (rc) {
+            ckpt_check_result_release(&res);
+            return rc;
+        }
+        if (res.verdict != CKPT_VERDICT_SAFE) {
+            rc = ckpt_error_setf(err, CKPT_E_FORMAT, path,
+                                 "safety verdict is %s (%s); refused (--trust to use it anyway)",
+                                 ckpt_verdict_name(res.verdict),
+                                 res.n ? res.findings[0].what : "no detail");
+            ckpt_check_result_release(&res);
+            return rc;
+        }
+        ckpt_check_result_release(&res);
+    }
     return ckpt_tensorset_open(ts, path, c->limits, err);
 }
 
