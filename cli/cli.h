@@ -77,5 +77,22 @@ void cli_table_header(void);
 void cli_table_row(const struct ckpt_model *m);
 int cmd_similar(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_lineage(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_merge(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_convert(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_prune(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_extract(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_bake(struct cli_ctx *ctx, int argc, char **argv);
+
+/* ops_common.c: the options merge/convert/prune/extract/bake share (-o, --force, --dtype,
+ * --no-hash); *handled is 0 when argv[*i] is not one of them. */
+struct ckpt_op_common;
+struct ckpt_op_report;
+int cli_ops_option(const char *cmd, int argc, char **argv, int *i, struct ckpt_op_common *c,
+                   int *handled);
+/* Draw the progress bar when stderr is a terminal or --progress was given (not with -q). */
+void cli_ops_progress(struct cli_ctx *ctx, struct ckpt_op_common *c);
+/* Print the error or the report (human or --json); returns the exit status. */
+int cli_ops_finish(struct cli_ctx *ctx, const char *cmd, int rc, const struct ckpt_error *err,
+                   const struct ckpt_op_common *c, const struct ckpt_op_report *r);
 
 #endif

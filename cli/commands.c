@@ -210,5 +210,70 @@ const struct cli_command cli_commands[] = {
      "Writes need the token the page receives and a same-origin request; the Host header must be\n"
      "this server's address. See docs/serve.md.\n",
      cmd_serve},
+    {"merge", "merge two or three checkpoints into a new safetensors file, streaming",
+     "merge A B [C] -o OUT [--method M] [--alpha X] [--beta Y] [--blocks V,V,..|PRESET]\n"
+     "       [--components LIST] [--exclude REGEX] [--vae FILE] [--dtype fp16|bf16|fp32]\n"
+     "       [--k F] [--p F] [--seed N] [--force] [--no-hash] [--json]\n"
+     "\n"
+     "Reads the models tensor by tensor (any format: safetensors, .ckpt, diffusers, ...),\n"
+     "computes in float64 and rounds once to the output dtype; memory stays flat.\n"
+     "  weighted-sum    (1-a)A + aB (A1111's multiplier; ComfyUI's ratio is 1-a) [default]\n"
+     "  add-difference  A + a(B - C)\n"
+     "  triple-sum      (1-a-b)A + aB + bC\n"
+     "  ties            C + a * TIES(A-C, B-C): keep the top --k (0.2) of each delta by\n"
+     "                  magnitude, elect the sign by mass, average the agreeing values\n"
+     "  dare            C + a * (drop(A-C) + drop(B-C)): each delta element dropped with\n"
+     "                  probability --p, survivors scaled by 1/(1-p); --seed makes it repeatable\n"
+     "\n"
+     "  --blocks        per-block alpha: 26 values for SD1/SD2 (BASE, IN00-IN11, M00,\n"
+     "                  OUT00-OUT11), 20 for SDXL (BASE, IN00-IN08, M00, OUT00-OUT08), keys\n"
+     "                  mapped as SuperMerger does, or a preset name: ALL_A, ALL_B, FLAT_25,\n"
+     "                  FLAT_75, GRAD_V, GRAD_A, SMOOTHSTEP, COSINE, REVERSE_COSINE, IN_ONLY,\n"
+     "                  OUT_ONLY, MID_ONLY\n"
+     "  --components    which parts are merged: unet,text-encoder,text-encoder-2,vae\n"
+     "                  (default all); other tensors are copied from A\n"
+     "  --exclude RE    keys matching the regular expression are copied from A\n"
+     "  --vae FILE      bake this VAE into the output\n"
+     "  --dtype         output dtype of floating tensors (default: as in A)\n"
+     "  --no-hash       do not hash the inputs for the recipe\n"
+     "  --trust         accept inputs whose safety verdict (ckptdb check) is not safe\n"
+     "Keys only in A are copied, keys only in B reported. position_ids are never merged and are\n"
+     "written as exact int64. A 9/8-channel inpainting/pix2pix A with a 4-channel B merges the\n"
+     "first 4 input channels (as A1111). Different families are refused before writing.\n"
+     "The output is written atomically and never replaces an input; --force replaces an\n"
+     "existing OUT. Its __metadata__ holds sd_merge_recipe, sd_merge_models, modelspec.* and\n"
+     "ckptdb.recipe.\n"
+     "Exit status: 0 written, 1 an input could not be read or merged, 2 usage.\n",
+     cmd_merge},
+    {"convert", "rewrite any model file as safetensors (optionally changing the dtype)",
+     "convert IN -o OUT [--dtype fp16|bf16|fp32] [--force] [--no-hash] [--json]\n"
+     "\n"
+     "Tensor values are copied bit for bit when the dtype is kept and rounded to nearest-even\n"
+     "when it changes; strided torch tensors are written contiguous; metadata (pickle scalars\n"
+     "such as global_step, safetensors __metadata__, GGUF keys) goes into __metadata__.\n"
+     "GGUF block-quantized tensors are refused (no dequantization).\n",
+     cmd_convert},
+    {"prune", "drop EMA copies, junk and training state; repair position_ids",
+     "prune IN -o OUT [--ema-only | --keep-ema] [--dtype fp16|bf16|fp32] [--force] [--json]\n"
+     "\n"
+     "Drops model_ema.* (or with --ema-only makes the EMA weights the model weights), keys no\n"
+     "component explains (optimizer/training state, junk), and rewrites CLIP position_ids as\n"
+     "int64 0..n-1. Every other tensor is copied byte for byte. Reports the bytes saved.\n",
+     cmd_prune},
+    {"extract", "save one component (unet, vae, text encoder) as a standalone file",
+     "extract IN --component unet|vae|text-encoder|text-encoder-2 -o OUT [--dtype D] [--force]\n"
+     "\n"
+     "Names as standalone files carry them: bare LDM UNet keys (input_blocks.*), bare VAE\n"
+     "keys (encoder.*, decoder.*), CLIP-L as text_model.*, OpenCLIP encoders as\n"
+     "transformer.resblocks.*.\n",
+     cmd_extract},
+    {"bake", "bake LoRA/LoCon/LoHa/LoKr networks and a VAE into a checkpoint",
+     "bake CKPT -o OUT [--lora FILE[:WEIGHT]]... [--vae FILE] [--dtype D] [--force] [--json]\n"
+     "\n"
+     "LoRA/LoCon by kohya's formula W += weight * up @ down * alpha/rank (linear, 1x1 and 3x3\n"
+     "convolutions, Tucker mid tensors), LoHa and LoKr by LyCORIS's formulas, computed in\n"
+     "float64 and rounded once. A network for another family is refused; modules without a\n"
+     "target in the checkpoint are counted and reported. WEIGHT defaults to 1.\n",
+     cmd_bake},
     {0, 0, 0, 0},
 };
