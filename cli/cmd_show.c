@@ -1,6 +1,7 @@
 /* ckptdb show: everything the catalog knows about one model, including why each suggestion. */
 #include <inttypes.h>
 #include <math.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +11,25 @@ static void line(const char *k, const char *v)
 {
     if (v && *v)
         printf("%-14s %s\n", k, v);
+}
+
+/* The safety checker's findings, one a line under the verdict. */
+static void show_findings(const char *json)
+{
+    json_error_t e;
+    json_t *a = json ? json_loads(json, 0, &e) : NULL;
+    size_t i;
+    json_t *f;
+    if (json_is_array(a))
+        json_array_foreach(a, i, f)
+        {
+            const char *sev = json_string_value(json_object_get(f, "severity"));
+            const char *what = json_string_value(json_object_get(f, "what"));
+            const char *where = json_string_value(json_object_get(f, "where"));
+            printf("  %-12s %s%s%s\n", sev ? sev : "", what ? what : "",
+                   where && *where ? " at " : "", where && *where ? where : "");
+        }
+    json_decref(a);
 }
 
 int cmd_show(struct cli_ctx *ctx, int argc, char **argv)
@@ -63,6 +83,7 @@ int cmd_show(struct cli_ctx *ctx, int argc, char **argv)
         line("precision", m.precision);
         line("components", m.components);
         line("safety", m.safety);
+        show_findings(m.safety_findings);
         line("sha256", m.sha256);
         line("autov1", m.autov1);
         line("autov2", m.autov2);

@@ -116,15 +116,16 @@ struct ckpt_model {
     char *safety;
     char *origin, *output, *realism, *subjects, *tags; /* chosen; realism/subjects/tags: comma */
     char *source, *source_url, *note, *trigger_words;
-    int rating;        /* 0 = none */
-    char *settings;    /* JSON object text */
-    char *metadata;    /* JSON object text (the file's metadata) */
-    char *problems;    /* JSON array text of {code, message} */
-    char *evidence;    /* JSON array text */
-    char *description; /* from sidecars */
-    char *preview;     /* path of a preview image, from sidecars */
-    char *sidecars;    /* JSON object: sidecar kind -> path */
-    char *error;       /* why the file could not be read, or NULL */
+    int rating;            /* 0 = none */
+    char *settings;        /* JSON object text */
+    char *metadata;        /* JSON object text (the file's metadata) */
+    char *problems;        /* JSON array text of {code, message} */
+    char *evidence;        /* JSON array text */
+    char *description;     /* from sidecars */
+    char *preview;         /* path of a preview image, from sidecars */
+    char *sidecars;        /* JSON object: sidecar kind -> path */
+    char *error;           /* why the file could not be read, or NULL */
+    char *safety_findings; /* JSON array text of {severity, what, where} from `check` */
     int missing;
     struct ckpt_parent *parents;
     size_t n_parents;

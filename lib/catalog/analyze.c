@@ -81,8 +81,27 @@ void ckpt_analyze(const char *path, int is_dir, struct ckpt_analysis *a)
        that is not a checkpoint can still be dangerous) */
     struct ckpt_check_result cr;
     memset(&cr, 0, sizeof cr); /* ckpt_check_file releases what it is given first */
-    if (!is_dir && ckpt_check_file(path, NULL, &cr, NULL) == CKPT_OK)
+    if (!is_dir && ckpt_check_file(path, NULL, &cr, NULL) == CKPT_OK) {
         a->safety = dupn(ckpt_verdict_name(cr.verdict));
+        struct ckpt_buf b = {0};
+        struct ckpt_json j;
+        ckpt_json_init(&j, &b, 0);
+        ckpt_json_arr_begin(&j);
+        for (size_t i = 0; i < cr.n; i++) {
+            ckpt_json_obj_begin(&j);
+            ckpt_json_key(&j, "severity");
+            ckpt_json_str(&j, ckpt_verdict_name(cr.findings[i].severity));
+            ckpt_json_key(&j, "what");
+            ckpt_json_str(&j, cr.findings[i].what);
+            ckpt_json_key(&j, "where");
+            ckpt_json_str(&j, cr.findings[i].where);
+            ckpt_json_obj_end(&j);
+        }
+        ckpt_json_arr_end(&j);
+        if (!b.oom)
+            a->safety_findings = strdup(ckpt_buf_cstr(&b));
+        ckpt_buf_free(&b);
+    }
     ckpt_check_result_release(&cr);
     struct ckpt_tensorset *ts = NULL;
     struct ckpt_error err;
@@ -126,6 +145,7 @@ void ckpt_analysis_release(struct ckpt_analysis *a)
     free(a->problems);
     free(a->evidence);
     free(a->safety);
+    free(a->safety_findings);
     for (size_t i = 0; i < a->n_meta; i++) {
         free(a->meta[i].key);
         free(a->meta[i].value);

@@ -66,6 +66,7 @@ struct ckpt_analysis {
     char *kind, *network, *family, *ecosystem, *variant, *prediction, *precision, *components;
     char *problems, *evidence; /* JSON arrays */
     char *safety;              /* safe / suspicious / dangerous / invalid, or NULL (not checked) */
+    char *safety_findings;     /* JSON array of {severity, what, where}, or NULL */
     uint64_t tensor_count, parameter_count;
     struct ckpt_kv *meta;
     size_t n_meta;

@@ -88,15 +88,17 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
         " network, family, ecosystem, variant, prediction, precision, components, tensor_count,"
         " parameter_count, fingerprint, sha256, autov1, autov2, autov3, crc32, blake3, safety,"
         " problems, evidence, metadata, error, sidecars, site_tags, site_base_model, missing,"
-        " scanned_ns, id) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
-        "?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,0,?35,NULL)";
+        " scanned_ns, safety_findings, id) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
+        "?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,0,?35,"
+        "?37,NULL)";
     const char *sql_upd =
         "UPDATE files SET model_id=?1, host=?2, path=?3, is_dir=?4, size=?5, mtime_ns=?6, dev=?7,"
         " ino=?8, format=?9, kind=?10, network=?11, family=?12, ecosystem=?13, variant=?14,"
         " prediction=?15, precision=?16, components=?17, tensor_count=?18, parameter_count=?19,"
         " fingerprint=?20, sha256=?21, autov1=?22, autov2=?23, autov3=?24, crc32=?25, blake3=?26,"
         " safety=?27, problems=?28, evidence=?29, metadata=?30, error=?31, sidecars=?32,"
-        " site_tags=?33, site_base_model=?34, missing=0, scanned_ns=?35 WHERE id=?36";
+        " site_tags=?33, site_base_model=?34, missing=0, scanned_ns=?35, safety_findings=?37"
+        " WHERE id=?36";
     rc = ckpt_cat_prepare(c, file_id ? sql_upd : sql_new, &q, err);
     if (rc) {
         free(meta);
@@ -133,6 +135,7 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
     ckpt_cat_bind_text(q, 25, hs && (h->computed & CKPT_HASH_CRC32) ? h->crc32 : NULL);
     ckpt_cat_bind_text(q, 26, hs && (h->computed & CKPT_HASH_BLAKE3) ? h->blake3 : NULL);
     ckpt_cat_bind_text(q, 27, a->safety);
+    ckpt_cat_bind_text(q, 37, a->safety_findings);
     ckpt_cat_bind_text(q, 28, a->problems);
     ckpt_cat_bind_text(q, 29, a->evidence);
     ckpt_cat_bind_text(q, 30, meta);
@@ -226,7 +229,7 @@ out:
     " (SELECT group_concat(tag, ',') FROM (SELECT tag FROM tags t WHERE t.model_id = m.id"         \
     " ORDER BY tag)), m.source, m.source_url, m.note, m.trigger_words, m.rating, m.settings,"      \
     " f.metadata, f.problems, f.evidence, m.description, m.preview, f.sidecars, f.error,"          \
-    " coalesce(f.missing, 1)"
+    " coalesce(f.missing, 1), f.safety_findings"
 
 /* A cached statement, prepared on first use and reset for the next (finalized at close). */
 static int cached(struct ckpt_catalog *c, sqlite3_stmt **slot, const char *sql, sqlite3_stmt **st,
@@ -284,6 +287,7 @@ int ckpt_catalog_model_get(struct ckpt_catalog *c, int64_t id, struct ckpt_model
     for (size_t i = 0; i < sizeof strs3 / sizeof strs3[0]; i++)
         *strs3[i] = ckpt_cat_coldup(q, k++);
     m->missing = sqlite3_column_int(q, k++);
+    m->safety_findings = ckpt_cat_coldup(q, k++);
     sqlite3_reset(q);
     /* the best suggestion of each field */
     rc = cached(c, &c->st_sugg,
@@ -336,14 +340,14 @@ fail:
 
 void ckpt_model_release(struct ckpt_model *m)
 {
-    char *strs[] = {m->name,       m->path,      m->format,        m->kind,       m->network,
-                    m->family,     m->ecosystem, m->variant,       m->prediction, m->precision,
-                    m->components, m->sha256,    m->autov1,        m->autov2,     m->autov3,
-                    m->crc32,      m->blake3,    m->fingerprint,   m->safety,     m->origin,
-                    m->output,     m->realism,   m->subjects,      m->tags,       m->source,
-                    m->source_url, m->note,      m->trigger_words, m->settings,   m->metadata,
-                    m->problems,   m->evidence,  m->description,   m->preview,    m->sidecars,
-                    m->error};
+    char *strs[] = {m->name,       m->path,           m->format,        m->kind,       m->network,
+                    m->family,     m->ecosystem,      m->variant,       m->prediction, m->precision,
+                    m->components, m->sha256,         m->autov1,        m->autov2,     m->autov3,
+                    m->crc32,      m->blake3,         m->fingerprint,   m->safety,     m->origin,
+                    m->output,     m->realism,        m->subjects,      m->tags,       m->source,
+                    m->source_url, m->note,           m->trigger_words, m->settings,   m->metadata,
+                    m->problems,   m->evidence,       m->description,   m->preview,    m->sidecars,
+                    m->error,      m->safety_findings};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         free(strs[i]);
     for (size_t i = 0; i < m->n_suggested; i++) {
@@ -475,6 +479,7 @@ void ckpt_model_json(const struct ckpt_model *m, struct ckpt_json *j)
     ckpt_json_key(j, "missing");
     ckpt_json_bool(j, m->missing);
     json_rawobj(j, "problems", m->problems, 1);
+    json_rawobj(j, "safety_findings", m->safety_findings, 1);
     ckpt_json_key(j, "description");
     ckpt_json_str(j, m->description);
     ckpt_json_key(j, "preview");

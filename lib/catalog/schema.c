@@ -62,6 +62,8 @@ static const char *const migrations[] = {
     "CREATE INDEX files_kind_family ON files(kind, family, model_id, missing);\n"
     "CREATE INDEX models_output ON models(output);\n"
     "CREATE INDEX models_rating ON models(rating);\n",
+    /* 3: the safety checker's findings beside its verdict, so `show` can say why */
+    "ALTER TABLE files ADD COLUMN safety_findings TEXT;\n",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -299,7 +299,14 @@ void ckpt_json_double(struct ckpt_json *j, double v)
         return;
     }
     pre_value(j);
-    ckpt_buf_printf(j->b, "%.17g", v);
+    /* the shortest form that reads back as the same double (0.7, not 0.69999999999999996) */
+    char t[32];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(t, sizeof t, "%.*g", prec, v);
+        if (prec == 17 || strtod(t, NULL) == v)
+            break;
+    }
+    ckpt_buf_puts(j->b, t);
 }
 
 void ckpt_json_bool(struct ckpt_json *j, int v)
