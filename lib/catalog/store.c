@@ -201,6 +201,15 @@ int ckpt_catalog_open(struct ckpt_catalog **out, const char *path, unsigned flag
                             " PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32768",
                             err)))
         goto fail;
+    if (c->readonly && ckpt_catalog_schema_version(c) >= 0 &&
+        ckpt_catalog_schema_version(c) < ckpt_catalog_schema_current() && access(path, W_OK) == 0) {
+        /* an older catalog opened by a reading command (a list right after an upgrade):
+           upgrade it through a read-write connection first, then read as asked */
+        struct ckpt_catalog *w;
+        if ((rc = ckpt_catalog_open(&w, path, flags & ~(unsigned)CKPT_CATALOG_READONLY, err)))
+            goto fail;
+        ckpt_catalog_close(w);
+    }
     if ((rc = ckpt_cat_migrate(c, err)))
         goto fail;
     *out = c;
