@@ -128,10 +128,17 @@ int cli_print_models(struct cli_ctx *ctx, struct ckpt_catalog *cat, const int64_
                "source,sha256,autov2,safety,missing\n");
     else if (n)
         cli_table_header();
+    struct ckpt_error rerr;
+    if (ckpt_catalog_read_begin(cat, &rerr)) {
+        cli_error("%s", rerr.msg);
+        ckpt_buf_free(&b);
+        return EXIT_INPUT;
+    }
     for (size_t i = 0; i < n; i++) {
         struct ckpt_model m;
         struct ckpt_error err;
         if (ckpt_catalog_model_get(cat, ids[i], &m, &err)) {
+            ckpt_catalog_read_end(cat);
             cli_error("%s", err.msg);
             ckpt_buf_free(&b);
             return EXIT_INPUT;
@@ -172,6 +179,7 @@ int cli_print_models(struct cli_ctx *ctx, struct ckpt_catalog *cat, const int64_
         }
         ckpt_model_release(&m);
     }
+    ckpt_catalog_read_end(cat);
     if (ctx->json) {
         ckpt_json_arr_end(&j);
         ckpt_buf_putc(&b, '\n');

@@ -54,6 +54,11 @@ const char *ckpt_catalog_migration_sql(int n);
 /* PRAGMA integrity_check: CKPT_OK when it says "ok". */
 int ckpt_catalog_integrity(struct ckpt_catalog *c, struct ckpt_error *err);
 
+/* Read many records from one snapshot (a listing): begin, reads, end. Writes are not allowed
+ * in between. */
+int ckpt_catalog_read_begin(struct ckpt_catalog *c, struct ckpt_error *err);
+void ckpt_catalog_read_end(struct ckpt_catalog *c);
+
 /* ---- scanning ------------------------------------------------------------------------------ */
 
 struct ckpt_scan_stats {
