@@ -12,6 +12,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include <sys/stat.h>
 #include <unistd.h>
 #include <fcntl.h>
@@ -223,8 +226,13 @@ __attribute__((target("avx2,f16c"))) static void f16_to_f64_avx2(const uint16_t 
 static int have_f16c(void)
 {
     static int v = -1;
-    if (v < 0)
-        v = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+    if (v < 0) {
+        /* F16C through CPUID (leaf 1, ECX bit 29): clang 14's __builtin_cpu_supports does not
+           know "f16c" */
+        unsigned a, b, c, d;
+        int f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+        v = __builtin_cpu_supports("avx2") && f16c;
+    }
     return v;
 }
 #else
