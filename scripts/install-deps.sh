@@ -25,7 +25,12 @@ npm_browser() {
   local dir
   dir="$(dirname "$0")/../tests/browser"
   if [ ! -d "$dir/node_modules/playwright-core" ] && command -v npm >/dev/null 2>&1; then
-    (cd "$dir" && npm install --no-audit --no-fund --silent >&2) ||
+    # current playwright-core needs Node >= 20; Debian 12's nodejs is 18, for which 1.49 is the
+    # last release (npm does not pick versions by engine, so choose here)
+    local major want=""
+    major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+    [ "$major" -lt 20 ] && want="playwright-core@1.49.1"
+    (cd "$dir" && npm install --no-audit --no-fund --silent $want >&2) ||
       echo "install-deps: npm install in tests/browser failed (browser tests will be skipped)" >&2
   fi
 }
