@@ -229,19 +229,21 @@ static int puint(struct stp *s, uint64_t *out)
         return perr(s, "expected a non-negative integer");
     if (*s->p == '0' && s->end - s->p > 1 && s->p[1] >= '0' && s->p[1] <= '9')
         return perr(s, "number with a leading zero");
+    /* local pointers: through s the compiler must reload them after every store */
+    const unsigned char *p = s->p, *end = s->end;
+    const unsigned char *fast_end = end - p > 19 ? p + 19 : end;
     uint64_t v = 0;
-    int digits = 0;
     /* up to 19 digits cannot overflow 64 bits: no checks needed */
-    while (s->p < s->end && (unsigned)(*s->p - '0') < 10 && digits < 19) {
-        v = v * 10 + (unsigned)(*s->p - '0');
-        s->p++;
-        digits++;
-    }
-    while (s->p < s->end && (unsigned)(*s->p - '0') < 10) {
-        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, *s->p - '0', &v))
+    while (p < fast_end && (unsigned)(*p - '0') < 10)
+        v = v * 10 + (unsigned)(*p++ - '0');
+    while (p < end && (unsigned)(*p - '0') < 10) {
+        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, *p - '0', &v)) {
+            s->p = p;
             return perr(s, "number larger than 64 bits");
-        s->p++;
+        }
+        p++;
     }
+    s->p = p;
     if (s->p < s->end && (*s->p == '.' || *s->p == 'e' || *s->p == 'E'))
         return perr(s, "expected an integer, found a fraction or exponent");
     *out = v;

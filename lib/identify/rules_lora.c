@@ -286,6 +286,11 @@ static void scan(struct id_ctx *c, struct lora_scan *s)
     static const char *const tattn_marks[] = {"self_attn_q_proj", "self_attn.q_proj",
                                               "self_attn_k_proj", "self_attn.k_proj", NULL};
     memset(s, 0, sizeof *s);
+    /* the parts of one module (lora_down, lora_up, alpha, ...) follow each other and share the
+       module name, and every mark below lies in the module name: judge each module once */
+    const char *prev = NULL;
+    size_t prev_len = 0;
+    int prev_te = 0;
     for (size_t i = 0; i < c->n; i++) {
         const struct ckpt_tensor *t = ckpt_tensorset_tensor(c->ts, i);
         const char *suffix;
@@ -298,7 +303,21 @@ static void scan(struct id_ctx *c, struct lora_scan *s)
         if (p == P_AUX)
             continue;
         const char *nm = t->name;
-        if (contains_any(nm, te_marks)) {
+        size_t base_len = (size_t)(suffix - nm);
+        if (prev && base_len == prev_len && memcmp(nm, prev, base_len) == 0) {
+            if (!prev_te) { /* what depends on the tensor itself, not its name */
+                if (!s->conv_example && (p == P_MID || (p == P_LORA && t->ndim == 4 &&
+                                                        (t->shape[2] > 1 || t->shape[3] > 1))))
+                    s->conv_example = nm;
+                if (p == P_OFT && t->ndim > s->oft_ndim)
+                    s->oft_ndim = t->ndim;
+            }
+            continue;
+        }
+        prev = nm;
+        prev_len = base_len;
+        prev_te = contains_any(nm, te_marks);
+        if (prev_te) {
             s->te = 1;
             if (contains_any(nm, te2_marks))
                 s->te2 = 1;
