@@ -22,16 +22,10 @@ int ckpt_extract(const struct ckpt_extract_options *o, struct ckpt_op_report *re
         want != CKPT_COMP_TE2)
         return ckpt_error_set(err, CKPT_E_ARG,
                               "extract one component: unet, vae, text-encoder or text-encoder-2");
-    const char *ins[1] = {o->input};
-    int rc = ops_check_output(o->c.output, ins, 1, err);
-    if (rc)
-        return rc;
     struct ops_plan p;
-    memset(&p, 0, sizeof p);
-    rc = ops_open(&p.in[0], o->input, &o->c, err);
+    int rc = ops_open_single(&p, o->input, &o->c, err);
     if (rc)
         return rc;
-    p.n_in = 1;
     struct ckpt_tensorset *ts = p.in[0];
     unsigned *roles = NULL;
     uint16_t *strip = NULL;
@@ -59,16 +53,11 @@ int ckpt_extract(const struct ckpt_extract_options *o, struct ckpt_op_report *re
             snprintf(name, sizeof name, "text_model.%s", rest); /* NovelAI-era names */
         else
             snprintf(name, sizeof name, "%s", rest);
-        struct ops_item *it = ops_add(&p, name, t);
+        struct ops_item *it = ops_add_copy(&p, name, t, o->c.dtype);
         if (!it) {
             rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
             break;
         }
-        it->kind = OPS_COPY;
-        it->in[0] = 0;
-        it->src[0] = t;
-        if (ops_numeric(t->dtype))
-            it->dtype = ops_out_dtype(t->dtype, o->c.dtype);
         size_t nl = strlen(t->name);
         if (nl >= 12 && !strcmp(t->name + nl - 12, "position_ids") && t->dtype != CKPT_DT_I64 &&
             ops_numeric(t->dtype)) {
@@ -86,7 +75,7 @@ int ckpt_extract(const struct ckpt_extract_options *o, struct ckpt_op_report *re
         snprintf(params, sizeof params, "{\"component\":\"%s\"}", ckpt_component_name(want));
         struct ops_recipe r = {0};
         r.operation = "extract";
-        r.inputs = ins;
+        r.inputs = &o->input;
         r.n_inputs = 1;
         r.ts = p.in;
         r.c = &o->c;

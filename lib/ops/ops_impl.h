@@ -148,6 +148,16 @@ const struct ckpt_tensor *ops_vae_find(struct ckpt_tensorset *vae, const char *s
 int ops_vae_item(struct ops_plan *p, int vae_in, const struct ckpt_tensor *target,
                  const struct ckpt_tensor *vt, enum ckpt_dtype want, struct ckpt_error *err);
 
+/* Plan tensor t of input 0 to be copied under name, converted to `want` when numeric (as
+ * ops_out_dtype decides); NULL when out of memory. */
+struct ops_item *ops_add_copy(struct ops_plan *p, const char *name, const struct ckpt_tensor *t,
+                              enum ckpt_dtype want);
+
+/* The one-input operations' start (convert, prune, extract): refuse an output that is the
+ * input, then open the input into p->in[0] with the safety policy applied. */
+int ops_open_single(struct ops_plan *p, const char *input, const struct ckpt_op_common *c,
+                    struct ckpt_error *err);
+
 /* Open a tensorset with the safety policy applied. */
 int ops_open(struct ckpt_tensorset **ts, const char *path, const struct ckpt_op_common *c,
              struct ckpt_error *err);

@@ -52,6 +52,33 @@ struct ops_item *ops_add(struct ops_plan *p, const char *name, const struct ckpt
     return it;
 }
 
+struct ops_item *ops_add_copy(struct ops_plan *p, const char *name, const struct ckpt_tensor *t,
+                              enum ckpt_dtype want)
+{
+    struct ops_item *it = ops_add(p, name, t);
+    if (!it)
+        return NULL;
+    it->kind = OPS_COPY;
+    it->in[0] = 0;
+    it->src[0] = t;
+    if (ops_numeric(t->dtype))
+        it->dtype = ops_out_dtype(t->dtype, want);
+    return it;
+}
+
+int ops_open_single(struct ops_plan *p, const char *input, const struct ckpt_op_common *c,
+                    struct ckpt_error *err)
+{
+    const char *ins[1] = {input};
+    memset(p, 0, sizeof *p);
+    int rc = ops_check_output(c->output, ins, 1, err);
+    if (!rc)
+        rc = ops_open(&p->in[0], input, c, err);
+    if (!rc)
+        p->n_in = 1;
+    return rc;
+}
+
 int ops_meta(struct ops_plan *p, const char *key, const char *value)
 {
     for (size_t i = 0; i < p->n_meta; i++)

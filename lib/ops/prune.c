@@ -69,16 +69,10 @@ int ckpt_prune(const struct ckpt_prune_options *o, struct ckpt_op_report *rep,
     memset(rep, 0, sizeof *rep);
     if (o->ema_only && o->keep_ema)
         return ckpt_error_set(err, CKPT_E_ARG, "--ema-only and --keep-ema exclude each other");
-    const char *ins[1] = {o->input};
-    int rc = ops_check_output(o->c.output, ins, 1, err);
-    if (rc)
-        return rc;
     struct ops_plan p;
-    memset(&p, 0, sizeof p);
-    rc = ops_open(&p.in[0], o->input, &o->c, err);
+    int rc = ops_open_single(&p, o->input, &o->c, err);
     if (rc)
         return rc;
-    p.n_in = 1;
     struct ckpt_tensorset *ts = p.in[0];
     unsigned *roles = NULL;
     int fam = 0, var = 0;
@@ -115,16 +109,11 @@ int ckpt_prune(const struct ckpt_prune_options *o, struct ckpt_op_report *rep,
                                  t->name, ckpt_dtype_name(t->dtype));
             break;
         }
-        struct ops_item *it = ops_add(&p, t->name, t);
+        struct ops_item *it = ops_add_copy(&p, t->name, t, o->c.dtype);
         if (!it) {
             rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
             break;
         }
-        it->kind = OPS_COPY;
-        it->in[0] = 0;
-        it->src[0] = t;
-        if (ops_numeric(t->dtype))
-            it->dtype = ops_out_dtype(t->dtype, o->c.dtype);
         rep->copied++;
         if (ends_with(t->name, "position_ids")) {
             if (!ids_ok(ts, t))
@@ -160,7 +149,7 @@ int ckpt_prune(const struct ckpt_prune_options *o, struct ckpt_op_report *rep,
                  o->ema_only ? "true" : "false", o->keep_ema ? "true" : "false");
         struct ops_recipe r = {0};
         r.operation = "prune";
-        r.inputs = ins;
+        r.inputs = &o->input;
         r.n_inputs = 1;
         r.ts = p.in;
         r.c = &o->c;
