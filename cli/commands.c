@@ -275,5 +275,25 @@ const struct cli_command cli_commands[] = {
      "float64 and rounded once. A network for another family is refused; modules without a\n"
      "target in the checkpoint are counted and reported. WEIGHT defaults to 1.\n",
      cmd_bake},
+    {"sidecars", "write the catalog's facts into A1111 / Civitai Helper / Stability Matrix sidecars",
+     "sidecars --write FORMAT[,FORMAT] [--dry-run] [-v] [--json] [MODEL...]\n"
+     "\n"
+     "Merges each model's catalog facts (trigger words, note, description, base model, type,\n"
+     "Civitai ids from the source URL, hashes, user tags and title, settings.weight and\n"
+     "settings.negative) into the sidecar files other tools read next to the model file:\n"
+     "  a1111             <name>.json (A1111/Forge extra-networks user metadata)\n"
+     "  civitai-helper    <name>.civitai.info (only for models from Civitai, or when it exists)\n"
+     "  stability-matrix  <name>.cm-info.json\n"
+     "Fields ckptdb does not know are kept; site facts already in a file are not replaced.\n"
+     "Each file is written atomically, and only when something changes. Without MODEL, every\n"
+     "catalogued model whose file is present. See docs/sidecars.md for every field.\n"
+     "\n"
+     "  --dry-run   show the per-field diff, write nothing\n"
+     "  -v          also list files that are up to date or skipped (and why)\n"
+     "  --json      an array of {model, name, format, path, action, reason, changes: [{field,\n"
+     "              before, after}]}; action is create, update, unchanged, skip or error\n"
+     "\n"
+     "Exit status: 0, or 1 when a sidecar could not be read or written (it is left alone).\n",
+     cmd_sidecars},
     {0, 0, 0, 0},
 };
