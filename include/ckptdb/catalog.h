@@ -95,6 +95,17 @@ int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n
                       const struct ckpt_scan_options *opts, struct ckpt_scan_stats *stats,
                       struct ckpt_error *err);
 
+/* The sidecar files tools keep next to a model, named by the model's stem (its path without the
+ * extension; a diffusers folder's whole name) plus suffix: Civitai Helper's .civitai.info,
+ * Stability Matrix's .cm-info.json, A1111's .json, .yaml configs, .description.txt / .txt
+ * notes, and previews (preview = 1). The one list scan reads, organize moves and views link.
+ * Terminated by an entry whose suffix is NULL. Static storage. */
+struct ckpt_sidecar_name {
+    const char *suffix, *kind;
+    int preview;
+};
+const struct ckpt_sidecar_name *ckpt_sidecar_names(void);
+
 /* ---- models -------------------------------------------------------------------------------- */
 
 struct ckpt_suggestion {
