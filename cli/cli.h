@@ -95,5 +95,6 @@ void cli_ops_progress(struct cli_ctx *ctx, struct ckpt_op_common *c);
 int cli_ops_finish(struct cli_ctx *ctx, const char *cmd, int rc, const struct ckpt_error *err,
                    const struct ckpt_op_common *c, const struct ckpt_op_report *r);
 int cmd_sidecars(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_views(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -295,5 +295,31 @@ const struct cli_command cli_commands[] = {
      "\n"
      "Exit status: 0, or 1 when a sidecar could not be read or written (it is left alone).\n",
      cmd_sidecars},
+    {"views", "a folder tree of links laid out for A1111, Forge, ComfyUI or InvokeAI",
+     "views --ui a1111|forge|comfyui|invokeai --root DIR [--group-by TEMPLATE] [--hardlink]\n"
+     "      [--comfyui-yaml[=FILE]] [-v] [--json]\n"
+     "\n"
+     "Fills DIR with links to the catalogued model files that are present, in the folders the\n"
+     "UI reads each kind from (A1111/Forge models/Stable-diffusion, models/Lora, models/VAE,\n"
+     "embeddings, ...; ComfyUI models/checkpoints, loras, vae, embeddings, diffusion_models,\n"
+     "text_encoders, controlnet, ...; InvokeAI main, lora, vae, embedding, ...), each model's\n"
+     "preview next to its link under the name the UI looks for, and for A1111/Forge the\n"
+     "sidecars they read. Re-running updates the tree: new models are linked, moved ones\n"
+     "repointed, forgotten or missing ones unlinked. Only links ckptdb made (listed in\n"
+     "DIR/.ckptdb-view.json) are ever replaced or removed; real files and anything else in DIR\n"
+     "are left alone.\n"
+     "\n"
+     "  --group-by TEMPLATE  sub-folders by a layout template or preset, as organize's\n"
+     "                       --layout (e.g. '{output|unsorted}/{realism}', by-output)\n"
+     "  --hardlink           hardlinks instead of symlinks (same filesystem only; a diffusers\n"
+     "                       folder is still symlinked)\n"
+     "  --comfyui-yaml       print an extra_model_paths.yaml section pointing ComfyUI at DIR;\n"
+     "                       =FILE writes it to FILE (a new file, or one it wrote before)\n"
+     "  -v                   list every link created, repointed or removed\n"
+     "  --json               {root, ui, models, created, updated, kept, removed, foreign,\n"
+     "                       no_place, failed[, comfyui_yaml]}\n"
+     "\n"
+     "Exit status: 0; 1 when a link could not be made; 2 usage. See docs/views.md.\n",
+     cmd_views},
     {0, 0, 0, 0},
 };
