@@ -221,7 +221,7 @@ struct merge {
 
 static char *dump(const json_t *v)
 {
-    return v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    return v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15)) : NULL;
 }
 
 static void record(struct merge *mg, const char *field, const json_t *before, const json_t *after)
@@ -428,6 +428,8 @@ static void merge_civitai(struct merge *mg, json_t *root, const struct ckpt_mode
     json_t *files;
     spelling(root, "files", &files);
     const char *fname = base_name(m->path);
+    if (!files && !m->sha256)
+        return; /* an entry without hashes says nothing Civitai Helper can use */
     if (!files) {
         json_t *f = json_object(), *h = json_object(), *arr = json_array();
         if (!f || !h || !arr) {
@@ -650,7 +652,7 @@ int ckpt_sidecar_plan_make(enum ckpt_sidecar_format f, const struct ckpt_model *
         merge_cminfo(&mg, root, m, now, !p->exists);
     if (!mg.oom && p->n_changes) {
         /* A1111 and Stability Matrix write indented JSON; so do we, keys in the file's order */
-        p->text = json_dumps(root, JSON_INDENT(4));
+        p->text = json_dumps(root, JSON_INDENT(4) | JSON_REAL_PRECISION(15));
         mg.oom = !p->text;
     }
     json_decref(root);
