@@ -362,22 +362,31 @@ static int is_ours(const char *abs, const struct entry *e)
            a.st_nlink > 1;
 }
 
+/* make the folders of rel_dir under root; each must be a real folder (a symlink or a file in
+   the way would send links outside the view): -1 with errno otherwise */
 static int mkdirs(const char *root, const char *rel_dir)
 {
+    if (!*rel_dir)
+        return 0;
     char *p = join(root, rel_dir);
     if (!p)
         return -1;
     int rc = 0;
-    for (char *q = p + strlen(root) + 1; !rc; q++) {
-        if (*q == '/' || *q == 0) {
-            char c = *q;
-            *q = 0;
-            if (mkdir(p, 0777) != 0 && errno != EEXIST)
-                rc = -1;
-            *q = c;
-            if (!c)
-                break;
+    for (char *q = p + strlen(root) + 1;; q++) {
+        if (*q != '/' && *q != 0)
+            continue;
+        char c = *q;
+        *q = 0;
+        struct stat st;
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            rc = -1;
+        } else if (lstat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            errno = ENOTDIR;
+            rc = -1;
         }
+        *q = c;
+        if (rc || !c)
+            break;
     }
     free(p);
     return rc;

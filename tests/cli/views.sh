@@ -105,4 +105,9 @@ grep -q "base_path: \"$V/comfyui\"" "$work/extra.yaml" && ok yaml-written || fai
 echo "a1111: {base_path: /x}" > "$work/user.yaml"
 golden "$g/yaml-refused.txt" "$(ck views --ui comfyui --root "$V/comfyui" -q --comfyui-yaml="$work/user.yaml" | sed "s#$work#W#g" | norm)"
 golden "$g/usage.txt" "$(ck views --ui comfyui; ck views --ui paint --root "$V/x"; ck views --ui a1111 --root "$V/x" --comfyui-yaml; ck views --ui a1111 --root "$V/x" --group-by '{colour}')"
+# a folder of the view replaced by a symlink to elsewhere: nothing is linked through it
+rm -rf "$C/embeddings/unsorted"
+mkdir "$work/elsewhere" && ln -s "$work/elsewhere" "$C/embeddings/unsorted"
+golden "$g/symlinked-folder.txt" "$(ck views --ui comfyui --root "$V/comfyui" --group-by '{output|unsorted}/{realism}' | norm)"
+[ -z "$(ls -A "$work/elsewhere")" ] && ok nothing-outside || fail nothing-outside "a link was made outside the view"
 finish
