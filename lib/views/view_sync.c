@@ -596,8 +596,9 @@ static void apply_want(struct sync *s, const char *root, const struct want *w)
             s->st->failed++;
             say(s, 0, "%s: cannot %s to %s: %s", abs, link == L_HARD ? "hardlink" : "symlink",
                 w->target,
-                errno == EXDEV ? "another filesystem (hardlinks cannot cross; use symlinks)"
-                               : strerror(errno));
+                errno == EXDEV     ? "another filesystem (hardlinks cannot cross; use symlinks)"
+                : errno == ENOTDIR ? "a folder on its path is a file or a symlink"
+                                   : strerror(errno));
         } else {
             s->st->created++;
             say(s, 1, "created %s -> %s", w->rel, w->target);
