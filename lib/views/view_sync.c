@@ -54,6 +54,7 @@ struct sync {
     size_t nw, cw;
     struct entry *old, *neu;
     size_t nold, nneu, cneu;
+    char *last_dir; /* the folder the last link was made in */
     int oom;
 };
 
@@ -592,7 +593,9 @@ static void apply_want(struct sync *s, const char *root, const struct want *w)
     if (lstat(abs, &st) != 0) {
         const char *slash = strrchr(w->rel, '/');
         char *dir = slash ? strndup(w->rel, (size_t)(slash - w->rel)) : strdup("");
-        if (!dir || (*dir && mkdirs(root, dir) != 0) || make_link(w, link, abs) != 0) {
+        /* links come sorted by path: a folder made for the previous one is not made again */
+        int made = dir && s->last_dir && strcmp(dir, s->last_dir) == 0;
+        if (!dir || (*dir && !made && mkdirs(root, dir) != 0) || make_link(w, link, abs) != 0) {
             s->st->failed++;
             say(s, 0, "%s: cannot %s to %s: %s", abs, link == L_HARD ? "hardlink" : "symlink",
                 w->target,
@@ -603,6 +606,11 @@ static void apply_want(struct sync *s, const char *root, const struct want *w)
             s->st->created++;
             say(s, 1, "created %s -> %s", w->rel, w->target);
             keep_entry(s, w->rel, w->target, link, abs);
+            if (!made) {
+                free(s->last_dir);
+                s->last_dir = dir;
+                dir = NULL;
+            }
         }
         free(dir);
     } else if (is_wanted(abs, w, link)) {
@@ -698,6 +706,7 @@ static void free_all(struct sync *s)
         free(s->neu[i].target);
     }
     free(s->neu);
+    free(s->last_dir);
 }
 
 int ckpt_view_sync(struct ckpt_catalog *c, const struct ckpt_view_options *o,
@@ -723,7 +732,12 @@ int ckpt_view_sync(struct ckpt_catalog *c, const struct ckpt_view_options *o,
     }
     if ((rc = read_manifest(&s, o->root, &old_text, err)))
         goto out;
-    if ((rc = collect(&s, c, layout, err)))
+    /* one snapshot for the whole listing (and one read transaction instead of thousands) */
+    if ((rc = ckpt_catalog_read_begin(c, err)))
+        goto out;
+    rc = collect(&s, c, layout, err);
+    ckpt_catalog_read_end(c);
+    if (rc)
         goto out;
     dedupe(&s);
     add_followers(&s);
