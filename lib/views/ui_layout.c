@@ -151,7 +151,8 @@ char *ckpt_ui_preview_name(enum ckpt_ui ui, const char *link_name, const char *p
     }
     char *out;
     /* A1111/Forge: <stem>.preview.<ext> (a user's own <stem>.png wins over it there);
-       ComfyUI's preview nodes and managers read <stem>.<ext> */
+       ComfyUI's model previews (app/model_manager.py: <stem>.<image ext> or
+       <stem>.preview.<image ext>) and the preview nodes of its extensions read <stem>.<ext> */
     if (asprintf(&out, "%.*s%s%s", (int)stem, link_name, ui == CKPT_UI_COMFYUI ? "" : ".preview",
                  ext) < 0)
         return NULL;
