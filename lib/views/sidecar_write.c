@@ -388,9 +388,11 @@ static void merge_a1111(struct merge *mg, json_t *root, const struct ckpt_model 
     }
     put(mg, root, "", "preferred weight", w, OWN);
     json_t *neg = setting(m, "negative");
-    put(mg, root, "", "negative text", json_is_string(neg) ? neg : NULL, OWN);
-    if (neg && !json_is_string(neg))
+    if (neg && !json_is_string(neg)) {
         json_decref(neg);
+        neg = NULL;
+    }
+    put(mg, root, "", "negative text", neg, OWN); /* put takes neg */
     put(mg, root, "", "notes", str_or_null(m->note), OWN);
 }
 
