@@ -740,6 +740,7 @@ int ops_run(struct ops_plan *p, const struct ckpt_op_common *c, struct ckpt_op_r
     int rc = ckpt_st_writer_open(&r.w, c->output, c->force, err);
     if (rc)
         return rc;
+    ckpt_st_writer_stream(r.w);
     for (size_t i = 0; i < p->n_meta && !rc; i++)
         rc = ckpt_st_writer_meta(r.w, p->meta[2 * i], p->meta[2 * i + 1], err);
     for (size_t i = 0; i < p->n && !rc; i++) {
