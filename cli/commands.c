@@ -213,7 +213,7 @@ const struct cli_command cli_commands[] = {
     {"merge", "merge two or three checkpoints into a new safetensors file, streaming",
      "merge A B [C] -o OUT [--method M] [--alpha X] [--beta Y] [--blocks V,V,..|PRESET]\n"
      "       [--components LIST] [--exclude REGEX] [--vae FILE] [--dtype fp16|bf16|fp32]\n"
-     "       [--k F] [--p F] [--seed N] [--force] [--no-hash] [--json]\n"
+     "       [--k F] [--p F] [--seed N] [--force] [--no-hash] [--no-catalog] [--json]\n"
      "\n"
      "Reads the models tensor by tensor (any format: safetensors, .ckpt, diffusers, ...),\n"
      "computes in float64 and rounds once to the output dtype; memory stays flat.\n"
@@ -235,7 +235,8 @@ const struct cli_command cli_commands[] = {
      "  --exclude RE    keys matching the regular expression are copied from A\n"
      "  --vae FILE      bake this VAE into the output\n"
      "  --dtype         output dtype of floating tensors (default: as in A)\n"
-     "  --no-hash       do not hash the inputs for the recipe\n"
+     "  --no-hash       do not hash the inputs for the recipe (nor the output)\n"
+     "  --no-catalog    do not record the output in the catalog\n"
      "  --trust         accept inputs whose safety verdict (ckptdb check) is not safe\n"
      "Keys only in A are copied, keys only in B reported. position_ids are never merged and are\n"
      "written as exact int64. A 9/8-channel inpainting/pix2pix A with a 4-channel B merges the\n"
@@ -243,6 +244,9 @@ const struct cli_command cli_commands[] = {
      "The output is written atomically and never replaces an input; --force replaces an\n"
      "existing OUT. Its __metadata__ holds sd_merge_recipe, sd_merge_models, modelspec.* and\n"
      "ckptdb.recipe.\n"
+     "With a catalog in use (--db or $CKPTDB_DB given, or the default catalog exists) the\n"
+     "output is scanned in with origin merge (chosen) and its parents with their weights;\n"
+     "convert, prune, extract and bake record theirs too (docs/merge.md).\n"
      "Exit status: 0 written, 1 an input could not be read or merged, 2 usage.\n",
      cmd_merge},
     {"convert", "rewrite any model file as safetensors (optionally changing the dtype)",

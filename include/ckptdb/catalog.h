@@ -105,6 +105,15 @@ struct ckpt_sidecar_name {
     int preview;
 };
 const struct ckpt_sidecar_name *ckpt_sidecar_names(void);
+/* Record a file ckptdb made (merge, convert, ...): scan it in as `scan` records one file (hashed
+ * unless no_hash), then set origin (a taxonomy value, or NULL to leave it) as a chosen value and
+ * replace its parents with parents[0..n) (the operation's inputs and their weights; NaN weight:
+ * unknown). *model_id (optional) receives its record. A rescan that finds the file unchanged keeps
+ * these; a changed file gets the parents its recipe suggests again. */
+struct ckpt_parent;
+int ckpt_catalog_record_output(struct ckpt_catalog *c, const char *path, const char *origin,
+                               const struct ckpt_parent *parents, size_t n, int no_hash,
+                               int64_t *model_id, struct ckpt_error *err);
 
 /* ---- models -------------------------------------------------------------------------------- */
 

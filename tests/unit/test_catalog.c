@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <sqlite3.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -430,6 +431,44 @@ static void readonly_and_errors(void **state)
     assert_non_null(strstr(err.msg, "notdb.sqlite"));
 }
 
+/* A file ckptdb made is recorded with a chosen origin and exactly the given parents (its recipe
+ * would only suggest them), hashed; an invalid origin changes nothing; a rescan keeps them. */
+static void record_output(void **state)
+{
+    struct fx *f = *state;
+    open_db(f);
+    char out[400];
+    snprintf(out, sizeof out, "%s/mix.safetensors", f->lib);
+    write_st(out, 64, 9, "sd_merge_recipe",
+             "{\"type\":\"webui\",\"primary_model_hash\":\"aa\",\"secondary_model_hash\":"
+             "\"bb\",\"interp_method\":\"Weighted sum\",\"multiplier\":0.5}");
+    struct ckpt_parent ps[3] = {
+        {"1111", "first", 0.25}, {NULL, "second", 0.75}, {NULL, "third", NAN}};
+    struct ckpt_error err;
+    int64_t id = 0;
+    assert_int_equal(ckpt_catalog_record_output(f->c, out, "nonsense", ps, 3, 0, &id, &err),
+                     CKPT_E_ARG);
+    assert_int_equal(ckpt_catalog_record_output(f->c, out, "merge", ps, 3, 0, &id, &err), CKPT_OK);
+    for (int pass = 0; pass < 2; pass++) {
+        assert_int_equal(model(f, out), id);
+        struct ckpt_model m = {0};
+        assert_int_equal(ckpt_catalog_model_get(f->c, id, &m, &err), CKPT_OK);
+        assert_string_equal(m.origin, "merge");
+        assert_non_null(m.sha256);
+        assert_int_equal(m.n_parents, 3);
+        assert_string_equal(m.parents[0].sha256, "1111");
+        assert_string_equal(m.parents[0].name, "first");
+        assert_true(m.parents[0].weight == 0.25);
+        assert_null(m.parents[1].sha256);
+        assert_true(m.parents[1].weight == 0.75);
+        assert_string_equal(m.parents[2].name, "third");
+        assert_true(isnan(m.parents[2].weight));
+        ckpt_model_release(&m);
+        struct ckpt_scan_stats st;
+        scan(f, 0, &st, CKPT_OK); /* unchanged: kept */
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +478,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(set_validates, setup, teardown),
         cmocka_unit_test_setup_teardown(export_import_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(readonly_and_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(record_output, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
