@@ -14,8 +14,10 @@ struct ckpt_catalog {
     sqlite3 *db;
     char *path;
     int readonly;
-    /* statements reused by ckpt_catalog_model_get (listing 1,000s of models) */
+    /* statements reused by ckpt_catalog_model_get and, for batches of ids, by
+       ckpt_catalog_models_each (read.c) */
     sqlite3_stmt *st_model, *st_sugg, *st_parents;
+    sqlite3_stmt *st_batch[4];
 };
 
 /* Run SQL without results; CKPT_E_IO naming the database on failure. */

@@ -240,6 +240,8 @@ void ckpt_catalog_close(struct ckpt_catalog *c)
     sqlite3_finalize(c->st_model);
     sqlite3_finalize(c->st_sugg);
     sqlite3_finalize(c->st_parents);
+    for (size_t i = 0; i < sizeof c->st_batch / sizeof c->st_batch[0]; i++)
+        sqlite3_finalize(c->st_batch[i]);
     if (c->db)
         sqlite3_close_v2(c->db);
     free(c->path);
