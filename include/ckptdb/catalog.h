@@ -51,6 +51,10 @@ int ckpt_catalog_schema_current(void);
 int ckpt_catalog_schema_version(struct ckpt_catalog *c);
 /* The SQL of migration n (1-based) or NULL past the last: for the migration test. */
 const char *ckpt_catalog_migration_sql(int n);
+/* Rewrite the catalog file with each table's pages together (SQLite VACUUM), so that reading
+ * many records touches few pages; scan does it itself after writing a good part of the catalog.
+ * Needs room for a copy of the file; on failure the catalog stays as it was. */
+int ckpt_catalog_compact(struct ckpt_catalog *c, struct ckpt_error *err);
 /* PRAGMA integrity_check: CKPT_OK when it says "ok". */
 int ckpt_catalog_integrity(struct ckpt_catalog *c, struct ckpt_error *err);
 

@@ -335,6 +335,14 @@ void ckpt_catalog_close(struct ckpt_catalog *c)
     free(c);
 }
 
+int ckpt_catalog_compact(struct ckpt_catalog *c, struct ckpt_error *err)
+{
+    if (c->readonly)
+        return ckpt_error_setf(err, CKPT_E_ARG, c->path, "catalog opened read-only");
+    int rc = sqlite3_exec(c->db, "VACUUM", NULL, NULL, NULL);
+    return rc == SQLITE_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "compacting", err);
+}
+
 int ckpt_catalog_integrity(struct ckpt_catalog *c, struct ckpt_error *err)
 {
     sqlite3_stmt *st;
