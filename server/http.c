@@ -438,6 +438,7 @@ int ckpt_server_start(struct ckpt_server **out, const struct ckpt_server_options
                               "of this machine?)",
                               o->listen ? o->listen : "127.0.0.1:7861");
     }
+    ckpt_api_prebuild(s->api); /* facets and stats need it; the first page comes sooner */
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     unsigned port = di ? di->port : 0;
     snprintf(s->url, sizeof s->url, "http://%s:%u/", addr, port);
