@@ -16,8 +16,8 @@ struct ckpt_catalog {
     int readonly;
     /* statements reused by ckpt_catalog_model_get and, for batches of ids, by
        ckpt_catalog_models_each (read.c) */
-    sqlite3_stmt *st_model, *st_sugg, *st_parents;
-    sqlite3_stmt *st_batch[4];
+    sqlite3_stmt *st_model, *st_one[3];
+    sqlite3_stmt *st_batch[5];
 };
 
 /* Run SQL without results; CKPT_E_IO naming the database on failure. */

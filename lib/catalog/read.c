@@ -14,8 +14,9 @@
 #include "catalog/internal.h"
 #include "ckptdb/buf.h"
 
-#define BATCH 256 /* ids per query: well under SQLite's 32,766 parameters and PostgreSQL's 65,535  \
-                   */
+#define BATCH                                                                                      \
+    256 /* ids per query: well under SQLite's 32,766 parameters and PostgreSQL's 65,535            \
+         */
 
 /* The columns of a record, in the order fill() reads them. The detail columns are replaced by
  * NULL when a read does not ask for them (they are most of a record's bytes). */
@@ -23,17 +24,19 @@
     "m.id, m.name, f.path, f.size, f.mtime_ns, f.format, f.kind, f.network, f.family,"             \
     " coalesce(m.ecosystem, f.ecosystem), f.variant, f.prediction, f.precision, f.components,"     \
     " f.sha256, f.autov1, f.autov2, f.autov3, f.crc32, f.blake3, f.fingerprint, f.safety,"         \
-    " m.origin, m.output, m.realism, m.subjects,"                                                  \
-    " (SELECT group_concat(tag, ',') FROM (SELECT tag FROM tags t WHERE t.model_id = m.id"         \
-    " ORDER BY tag)), m.source, m.source_url, m.note, m.trigger_words, m.rating, f.problems,"      \
-    " m.preview, f.error, coalesce(f.missing, 1), "
+    " m.origin, m.output, m.realism, m.subjects, NULL, m.source, m.source_url, m.note,"            \
+    " m.trigger_words, m.rating, f.problems, m.preview, f.error, coalesce(f.missing, 1), "
 #define COLS_DETAIL                                                                                \
     "m.settings, f.metadata, f.evidence, m.description, f.sidecars, f.safety_findings"
 #define COLS_NO_DETAIL "NULL, NULL, NULL, NULL, NULL, NULL"
-/* the model's file: the first present one (a model found twice keeps one record) */
-#define FROM_ONE_FILE                                                                              \
-    " FROM models m LEFT JOIN files f ON f.id = (SELECT f2.id FROM files f2 WHERE"                 \
-    " f2.model_id = m.id ORDER BY f2.missing, f2.id LIMIT 1)"
+/* the model with each of its files, the one to show first (present, then oldest): a model found
+   twice keeps one record, and the reader keeps the first row of each model. (No correlated
+   subquery: one per row cost more than the rest of the row.) The tags come from their own
+   query (SQL_TAGS), as suggestions and parents do. */
+#define FROM_FILES " FROM models m LEFT JOIN files f ON f.model_id = m.id"
+#define ORDER_FILES " ORDER BY m.id, f.missing, f.id"
+#define SQL_TAGS "SELECT model_id, tag FROM tags WHERE model_id"
+#define SQL_TAGS_ORDER " ORDER BY model_id, tag"
 
 #define SQL_SUGG "SELECT model_id, field, value, confidence, why FROM suggestions WHERE model_id"
 /* in primary-key order (no sort); add_suggestion keeps the most confident of each field */
@@ -49,6 +52,8 @@ static int cached(struct ckpt_catalog *c, sqlite3_stmt **slot, const char *sql, 
                   struct ckpt_error *err)
 {
     if (!*slot) {
+        if (!sql)
+            return ckpt_error_set(err, CKPT_E_ARG, "no statement");
         int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
         if (rc != SQLITE_OK)
             return ckpt_cat_sqlerr(c, rc, "preparing a query", err);
@@ -114,6 +119,23 @@ static int add_suggestion(struct ckpt_model *m, sqlite3_stmt *q, int col)
     return CKPT_OK;
 }
 
+/* a tag row: tags come in order and are kept comma-joined */
+static int add_tag(struct ckpt_model *m, sqlite3_stmt *q, int col)
+{
+    const char *t = (const char *)sqlite3_column_text(q, col);
+    if (!t)
+        return CKPT_OK;
+    size_t old = m->tags ? strlen(m->tags) : 0, n = strlen(t);
+    char *nt = realloc(m->tags, old + n + 2);
+    if (!nt)
+        return CKPT_E_NOMEM;
+    if (old)
+        nt[old++] = ',';
+    memcpy(nt + old, t, n + 1);
+    m->tags = nt;
+    return CKPT_OK;
+}
+
 static int add_parent(struct ckpt_model *m, sqlite3_stmt *q, int col)
 {
     struct ckpt_parent *np = realloc(m->parents, (m->n_parents + 1) * sizeof *np);
@@ -128,13 +150,28 @@ static int add_parent(struct ckpt_model *m, sqlite3_stmt *q, int col)
     return CKPT_OK;
 }
 
+/* what is read beside a record's row, one query each: tags always (a listing column), the
+   others when asked for */
+static const struct {
+    unsigned part; /* 0: always */
+    const char *head, *order;
+    int (*add)(struct ckpt_model *m, sqlite3_stmt *q, int col);
+} extras[] = {
+    {0, SQL_TAGS, SQL_TAGS_ORDER, add_tag},
+    {CKPT_MODEL_SUGGESTED, SQL_SUGG, SQL_SUGG_ORDER, add_suggestion},
+    {CKPT_MODEL_PARENTS, SQL_PARENTS, SQL_PARENTS_ORDER, add_parent},
+};
+#define N_EXTRAS (sizeof extras / sizeof extras[0])
+
 int ckpt_catalog_model_get(struct ckpt_catalog *c, int64_t id, struct ckpt_model *m,
                            struct ckpt_error *err)
 {
     memset(m, 0, sizeof *m);
     sqlite3_stmt *q = NULL;
-    int rc = cached(c, &c->st_model,
-                    "SELECT " COLS_HEAD COLS_DETAIL FROM_ONE_FILE " WHERE m.id = ?", &q, err);
+    int rc =
+        cached(c, &c->st_model,
+               "SELECT " COLS_HEAD COLS_DETAIL FROM_FILES " WHERE m.id = ?" ORDER_FILES " LIMIT 1",
+               &q, err);
     if (rc)
         return rc;
     sqlite3_bind_int64(q, 1, id);
@@ -147,15 +184,18 @@ int ckpt_catalog_model_get(struct ckpt_catalog *c, int64_t id, struct ckpt_model
     }
     fill(q, m);
     sqlite3_reset(q);
-    static const char *const sql[2] = {SQL_SUGG " = ?" SQL_SUGG_ORDER,
-                                       SQL_PARENTS " = ?" SQL_PARENTS_ORDER};
-    sqlite3_stmt **slot[2] = {&c->st_sugg, &c->st_parents};
-    for (int pass = 0; pass < 2; pass++) {
-        if ((rc = cached(c, slot[pass], sql[pass], &q, err)))
+    for (size_t x = 0; x < N_EXTRAS; x++) {
+        if (!c->st_one[x]) {
+            char sql[512];
+            snprintf(sql, sizeof sql, "%s = ?%s", extras[x].head, extras[x].order);
+            if ((rc = cached(c, &c->st_one[x], sql, &q, err)))
+                goto fail;
+        } else if ((rc = cached(c, &c->st_one[x], NULL, &q, err))) {
             goto fail;
+        }
         sqlite3_bind_int64(q, 1, id);
         while ((s = sqlite3_step(q)) == SQLITE_ROW)
-            if ((pass ? add_parent(m, q, 1) : add_suggestion(m, q, 1)) != CKPT_OK) {
+            if (extras[x].add(m, q, 1) != CKPT_OK) {
                 sqlite3_reset(q);
                 rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
                 goto fail;
@@ -200,16 +240,16 @@ static char *batch_sql(const char *head, const char *tail)
 }
 
 /* prepare (once per handle) the batch statement of kind k: 0 records, 1 records with details,
-   2 suggestions, 3 parents; bind ids[0..n) and NULL to the rest */
-static int batch_stmt(struct ckpt_catalog *c, int k, const int64_t *ids, size_t n,
+   2 + x extras[x]; bind ids[0..n) and NULL to the rest */
+static int batch_stmt(struct ckpt_catalog *c, size_t k, const int64_t *ids, size_t n,
                       sqlite3_stmt **st, struct ckpt_error *err)
 {
-    static const char *const head[4] = {
-        "SELECT " COLS_HEAD COLS_NO_DETAIL FROM_ONE_FILE " WHERE m.id",
-        "SELECT " COLS_HEAD COLS_DETAIL FROM_ONE_FILE " WHERE m.id", SQL_SUGG, SQL_PARENTS};
-    static const char *const tail[4] = {"", "", SQL_SUGG_ORDER, SQL_PARENTS_ORDER};
     if (!c->st_batch[k]) {
-        char *sql = batch_sql(head[k], tail[k]);
+        char *sql = k == 0 ? batch_sql("SELECT " COLS_HEAD COLS_NO_DETAIL FROM_FILES " WHERE m.id",
+                                       ORDER_FILES)
+                    : k == 1 ? batch_sql("SELECT " COLS_HEAD COLS_DETAIL FROM_FILES " WHERE m.id",
+                                         ORDER_FILES)
+                             : batch_sql(extras[k - 2].head, extras[k - 2].order);
         if (!sql)
             return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
         int rc =
@@ -237,18 +277,21 @@ static int read_batch(struct ckpt_catalog *c, const int64_t *ids, size_t n, unsi
     if (rc)
         return rc;
     int s;
-    while ((s = sqlite3_step(q)) == SQLITE_ROW && *nrows < BATCH) {
+    /* rows come by model id, the file to show first; a model's other files are skipped */
+    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(q, 0);
+        if ((*nrows && rows[*nrows - 1].id == id) || *nrows == BATCH)
+            continue;
         memset(&rows[*nrows], 0, sizeof *rows);
         fill(q, &rows[(*nrows)++]);
     }
     sqlite3_reset(q);
-    if (s != SQLITE_DONE && s != SQLITE_ROW)
+    if (s != SQLITE_DONE)
         return ckpt_cat_sqlerr(c, s, "reading models", err);
-    qsort(rows, *nrows, sizeof *rows, cmp_model);
-    for (int pass = 0; pass < 2; pass++) {
-        if (!(parts & (pass ? CKPT_MODEL_PARENTS : CKPT_MODEL_SUGGESTED)))
+    for (size_t x = 0; x < N_EXTRAS; x++) {
+        if (extras[x].part && !(parts & extras[x].part))
             continue;
-        if ((rc = batch_stmt(c, 2 + pass, ids, n, &q, err)))
+        if ((rc = batch_stmt(c, 2 + x, ids, n, &q, err)))
             return rc;
         struct ckpt_model *m = NULL;
         while ((s = sqlite3_step(q)) == SQLITE_ROW) {
@@ -259,7 +302,7 @@ static int read_batch(struct ckpt_catalog *c, const int64_t *ids, size_t n, unsi
                 if (!m)
                     continue;
             }
-            if ((pass ? add_parent(m, q, 1) : add_suggestion(m, q, 1)) != CKPT_OK) {
+            if (extras[x].add(m, q, 1) != CKPT_OK) {
                 sqlite3_reset(q);
                 return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
             }

@@ -325,8 +325,8 @@ void ckpt_catalog_close(struct ckpt_catalog *c)
     if (!c)
         return;
     sqlite3_finalize(c->st_model);
-    sqlite3_finalize(c->st_sugg);
-    sqlite3_finalize(c->st_parents);
+    for (size_t i = 0; i < sizeof c->st_one / sizeof c->st_one[0]; i++)
+        sqlite3_finalize(c->st_one[i]);
     for (size_t i = 0; i < sizeof c->st_batch / sizeof c->st_batch[0]; i++)
         sqlite3_finalize(c->st_batch[i]);
     if (c->db)
