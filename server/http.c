@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 
 #include "api.h"
 #include "assets.h"
+#include "mhd.h"
 #include "server.h"
 
 #define MAX_BODY (64 * 1024) /* a POST body: a few fields of a model */
@@ -400,6 +400,8 @@ int ckpt_server_start(struct ckpt_server **out, const struct ckpt_server_options
     int rc =
         parse_listen(o->listen ? o->listen : "127.0.0.1:7861", &ss, &sl, addr, sizeof addr, err);
     if (rc)
+        return rc;
+    if ((rc = ckpt_mhd_load(err)))
         return rc;
     struct ckpt_server *s = calloc(1, sizeof *s);
     if (!s)
