@@ -51,6 +51,10 @@ int ckpt_catalog_schema_current(void);
 int ckpt_catalog_schema_version(struct ckpt_catalog *c);
 /* The SQL of migration n (1-based) or NULL past the last: for the migration test. */
 const char *ckpt_catalog_migration_sql(int n);
+/* Rewrite the catalog file with each table's pages together (SQLite VACUUM), so that reading
+ * many records touches few pages; scan does it itself after writing a good part of the catalog.
+ * Needs room for a copy of the file; on failure the catalog stays as it was. */
+int ckpt_catalog_compact(struct ckpt_catalog *c, struct ckpt_error *err);
 /* PRAGMA integrity_check: CKPT_OK when it says "ok". */
 int ckpt_catalog_integrity(struct ckpt_catalog *c, struct ckpt_error *err);
 
@@ -166,6 +170,26 @@ int ckpt_catalog_find_model(struct ckpt_catalog *c, const char *ref, int64_t *id
                             struct ckpt_error *err);
 int ckpt_catalog_model_get(struct ckpt_catalog *c, int64_t id, struct ckpt_model *m,
                            struct ckpt_error *err);
+/* Reading many models at once (a listing, a page, an export): the parts of a record beyond its
+ * listing columns (id, name, path, size, mtime, format, kind, network, family, ecosystem,
+ * variant, prediction, precision, components, hashes, fingerprint, safety, origin, output,
+ * realism, subjects, tags, source, source_url, note, trigger_words, rating, problems, preview,
+ * error, missing), which are always filled. */
+enum {
+    CKPT_MODEL_SUGGESTED = 1 << 0, /* suggested[]: the best suggestion of each field */
+    CKPT_MODEL_PARENTS = 1 << 1,   /* parents[] */
+    CKPT_MODEL_DETAIL = 1 << 2,    /* settings, metadata, evidence, description, sidecars,
+                                      safety_findings */
+    CKPT_MODEL_ALL = 7,            /* everything ckpt_catalog_model_get fills */
+};
+/* Called for each model, in the order asked; m is valid during the call only (the reader
+   releases it). Nonzero stops the read (ckpt_catalog_models_each then returns CKPT_OK). */
+typedef int (*ckpt_model_fn)(void *user, const struct ckpt_model *m);
+/* Call fn for the models ids[0..n) in that order (every model in id order when ids is NULL),
+ * with the listing columns and the asked parts filled (the others NULL/0), reading them in
+ * batches from one snapshot. An id with no model (forgotten meanwhile) is skipped. */
+int ckpt_catalog_models_each(struct ckpt_catalog *c, const int64_t *ids, size_t n, unsigned parts,
+                             ckpt_model_fn fn, void *user, struct ckpt_error *err);
 /* The model object of ../shared/CONTRACT.md. */
 void ckpt_model_json(const struct ckpt_model *m, struct ckpt_json *j);
 

@@ -14,8 +14,10 @@ struct ckpt_catalog {
     sqlite3 *db;
     char *path;
     int readonly;
-    /* statements reused by ckpt_catalog_model_get (listing 1,000s of models) */
-    sqlite3_stmt *st_model, *st_sugg, *st_parents;
+    /* statements reused by ckpt_catalog_model_get and, for batches of ids, by
+       ckpt_catalog_models_each (read.c) */
+    sqlite3_stmt *st_model, *st_one[3];
+    sqlite3_stmt *st_batch[5];
 };
 
 /* Run SQL without results; CKPT_E_IO naming the database on failure. */

@@ -560,6 +560,8 @@ static int not_seen(struct walk *w, char **roots, size_t nroots, int64_t **out, 
     return rc;
 }
 
+#define COMPACT_MIN 1000 /* records written by a scan before the catalog is compacted */
+
 int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n,
                       const struct ckpt_scan_options *opts, struct ckpt_scan_stats *stats,
                       struct ckpt_error *err)
@@ -647,6 +649,26 @@ int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n
             rc = ckpt_cat_commit(c, err);
         if (rc)
             ckpt_cat_rollback(c);
+    }
+    /* A scan writes records in many small transactions, so each table's pages end up scattered
+       through the file between the other tables' pages, and reading a listing later touches
+       most of the file. After a scan that wrote a good part of the catalog, rewrite it with each
+       table contiguous (measured, list with three filters over 100,000 records: 1,454 page
+       faults before, 311 after). Not done after small scans (it costs a copy of the file); a
+       failure (no room for the copy) leaves the catalog as it was. */
+    uint64_t wrote = stats->added + stats->changed + stats->moved;
+    if (!rc && wrote >= COMPACT_MIN) {
+        sqlite3_stmt *q;
+        int64_t models = -1;
+        if (ckpt_cat_prepare(c, "SELECT count(*) FROM models", &q, NULL) == CKPT_OK) {
+            if (sqlite3_step(q) == SQLITE_ROW)
+                models = sqlite3_column_int64(q, 0);
+            sqlite3_finalize(q);
+        }
+        if (models >= 0 && wrote * 4 >= (uint64_t)models &&
+            ckpt_catalog_compact(c, NULL) != CKPT_OK && w.o->log)
+            w.o->log(w.o->log_user, 1,
+                     "the catalog could not be compacted (no room?); it works as it is");
     }
     stats->seconds = mono() - t0;
     if (w.o->progress)

@@ -64,6 +64,10 @@ static const char *const migrations[] = {
     "CREATE INDEX models_rating ON models(rating);\n",
     /* 3: the safety checker's findings beside its verdict, so `show` can say why */
     "ALTER TABLE files ADD COLUMN safety_findings TEXT;\n",
+    /* 4: a model's file in the order records are read by (present first, then oldest), so a
+       batch read finds each model's file with one index step instead of a sort per model */
+    "CREATE INDEX files_model_missing ON files(model_id, missing, id);\n"
+    "DROP INDEX files_model;\n",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "catalog/internal.h"
+#include "ckptdb/buf.h"
 
 int ckpt_cat_migrate(struct ckpt_catalog *c, struct ckpt_error *err);
 
@@ -79,10 +81,50 @@ static int make_parent(const char *path, struct ckpt_error *err)
     return CKPT_OK;
 }
 
+/* why the catalog cannot be written, when the file or its folder is not writable (a read-only
+   file system, permissions): SQLite itself then only says it cannot open the -wal/-shm files */
+static const char *not_writable(const char *path)
+{
+    if (access(path, W_OK) != 0 && errno != ENOENT)
+        return strerror(errno);
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    return access(dir, W_OK) != 0 ? strerror(errno) : NULL;
+}
+
+/* 1 when the catalog's file system has no room left (SQLite then fails to create its -shm file
+   before any write, with an I/O error that does not say why) */
+static int disk_full(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s",
+             !slash          ? 1
+             : slash == path ? 1
+                             : (int)(slash - path),
+             !slash ? "." : path);
+    struct statvfs vs;
+    return statvfs(dir, &vs) == 0 && vs.f_bavail == 0;
+}
+
 int ckpt_cat_sqlerr(struct ckpt_catalog *c, int rc, const char *what, struct ckpt_error *err)
 {
     const char *name = c && c->path ? c->path : "catalog";
     const char *msg = c && c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc);
+    const char *ro = c && c->path && !c->readonly ? not_writable(c->path) : NULL;
+    if (ro && ((rc & 0xff) == SQLITE_CANTOPEN || (rc & 0xff) == SQLITE_READONLY ||
+               (rc & 0xff) == SQLITE_IOERR))
+        return ckpt_error_setf(err, CKPT_E_IO, name,
+                               "catalog is read-only here (%s, while %s): nothing was changed; "
+                               "commands that only read it still work",
+                               ro, what);
+    if (c && c->path && ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN) &&
+        disk_full(c->path))
+        rc = SQLITE_FULL;
     switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -171,6 +213,43 @@ void ckpt_cat_bind_text(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_null(st, i);
 }
 
+/* 1 when a -wal file with content is beside the catalog */
+static int wal_pending(const char *path)
+{
+    char wal[4200];
+    struct stat st;
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    return stat(wal, &st) == 0 && st.st_size > 0;
+}
+
+/* 1 when the schema can be read through this connection */
+static int wal_readable(sqlite3 *db)
+{
+    return sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) == SQLITE_OK;
+}
+
+static int open_immutable(const char *path, sqlite3 **db)
+{
+    /* the path goes into a URI: '?' and '#' (and '%') in it must be escaped */
+    struct ckpt_buf b = {0};
+    ckpt_buf_puts(&b, "file:");
+    for (const char *p = path; *p; p++) {
+        if (*p == '?' || *p == '#' || *p == '%')
+            ckpt_buf_printf(&b, "%%%02X", (unsigned char)*p);
+        else
+            ckpt_buf_putc(&b, *p);
+    }
+    ckpt_buf_puts(&b, "?immutable=1");
+    if (b.oom) {
+        ckpt_buf_free(&b);
+        return SQLITE_NOMEM;
+    }
+    int rc = sqlite3_open_v2(ckpt_buf_cstr(&b), db,
+                             SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+    ckpt_buf_free(&b);
+    return rc;
+}
+
 int ckpt_catalog_open(struct ckpt_catalog **out, const char *path, unsigned flags,
                       struct ckpt_error *err)
 {
@@ -193,6 +272,14 @@ int ckpt_catalog_open(struct ckpt_catalog **out, const char *path, unsigned flag
     }
     int sflags = c->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     int src = sqlite3_open_v2(path, &c->db, sflags | SQLITE_OPEN_NOMUTEX, NULL);
+    if (src == SQLITE_OK && c->readonly && !wal_readable(c->db) && !wal_pending(path)) {
+        /* a WAL catalog whose -shm file cannot be created (read-only media, a full disk) and
+           with no -wal content: the file holds every record and nobody can be writing it
+           there, so read it as immutable */
+        sqlite3_close_v2(c->db);
+        c->db = NULL;
+        src = open_immutable(path, &c->db);
+    }
     if (src != SQLITE_OK) {
         rc = ckpt_cat_sqlerr(c, src, "opening", err);
         goto fail;
@@ -238,12 +325,22 @@ void ckpt_catalog_close(struct ckpt_catalog *c)
     if (!c)
         return;
     sqlite3_finalize(c->st_model);
-    sqlite3_finalize(c->st_sugg);
-    sqlite3_finalize(c->st_parents);
+    for (size_t i = 0; i < sizeof c->st_one / sizeof c->st_one[0]; i++)
+        sqlite3_finalize(c->st_one[i]);
+    for (size_t i = 0; i < sizeof c->st_batch / sizeof c->st_batch[0]; i++)
+        sqlite3_finalize(c->st_batch[i]);
     if (c->db)
         sqlite3_close_v2(c->db);
     free(c->path);
     free(c);
+}
+
+int ckpt_catalog_compact(struct ckpt_catalog *c, struct ckpt_error *err)
+{
+    if (c->readonly)
+        return ckpt_error_setf(err, CKPT_E_ARG, c->path, "catalog opened read-only");
+    int rc = sqlite3_exec(c->db, "VACUUM", NULL, NULL, NULL);
+    return rc == SQLITE_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "compacting", err);
 }
 
 int ckpt_catalog_integrity(struct ckpt_catalog *c, struct ckpt_error *err)
