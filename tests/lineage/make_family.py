@@ -204,8 +204,12 @@ def family(arch, seed):
                                                       "parents_any": ["ft2", "ft4"]})
     # a LoRA (rank 8) baked into the base: only some attention matrices change
     st = P("base")
+    with_mat = [b for b in allblocks if any(st[n].ndim >= 2 and blocks[n] == b for n in base)]
+    lora_blocks = [b for b in ("IN01", "IN04", "M00", "OUT05") if b in with_mat]
+    lora_blocks += [b for b in with_mat if b not in lora_blocks and b not in ("TE", "TE2", "VAE")
+                    ][:max(0, 4 - len(lora_blocks))]
     for n in base:
-        if st[n].ndim >= 2 and blocks[n] in ("IN01", "IN04", "M00", "OUT05"):
+        if st[n].ndim >= 2 and blocks[n] in lora_blocks:
             o, i = st[n].shape[0], st[n].size // st[n].shape[0]
             lr = rng.normal(0, 1, (o, 8)) @ rng.normal(0, 1, (8, i)) / np.sqrt(8)
             st[n] = st[n] + lr.reshape(st[n].shape).astype(np.float32) * float(st[n].std()) * 0.05
