@@ -32,9 +32,11 @@
 #define DEFAULT_PREFILTER 24
 #define DEFAULT_LINEAR_MAX 3.0
 #define DEFAULT_MIN_GAIN 0.02 /* an unrelated candidate removes ~1/(K x blocks) */
-#define POOL 12               /* candidates the subset search draws from */
+#define POOL 16               /* candidates the subset search draws from */
 #define PMAX 5                /* models in one fit */
-#define NV (POOL + 1)
+#define NPRE 32               /* nearest candidates whose Gram matrices are formed */
+#define NV (NPRE + 1)
+#define FMAX POOL /* columns fit_gram takes */
 #define K CKPT_LINEAGE_K
 
 const char *ckpt_lineage_origin_name(enum ckpt_lineage_origin o)
@@ -156,8 +158,8 @@ static double fit_gram(const double *G, int t, const int *S, int p, double floor
                        int *ndrop)
 {
     int a = S[0], m = p - 1, nk = 0;
-    double A[PMAX * PMAX], rhs[PMAX], L[PMAX][PMAX], z[PMAX], row[PMAX];
-    int kidx[PMAX];
+    double A[FMAX * FMAX], rhs[FMAX], L[FMAX][FMAX], z[FMAX], row[FMAX];
+    int kidx[FMAX];
     double yy = G_(G, t, t) - 2 * G_(G, t, a) + G_(G, a, a);
     for (int i = 0; i < m; i++) {
         int si = S[i + 1];
@@ -413,8 +415,8 @@ static int fill_parents(const struct gram *g, const struct ckpt_lineage_fp *q,
 }
 
 /* The share of the remaining residual a new direction must remove to count: min_gain, and far
- * above chance (an unrelated direction removes about 1/N of it, N the effective number of
- * sketch entries holding the residual). */
+ * above chance (an unrelated direction removes about 1/N of it, the best of a pool some 6/N; N the
+ * effective number of sketch entries holding the residual). */
 static double chance(const struct gram *g, const struct fitres *cur, double floor, double min_gain)
 {
     double wv[PMAX], e1 = 0, e2 = 0;
@@ -425,7 +427,7 @@ static double chance(const struct gram *g, const struct fitres *cur, double floo
         e1 += e, e2 += e * e;
     }
     double neff = e2 > 0 ? K * e1 * e1 / e2 : K;
-    return min_gain > 16 / neff ? min_gain : 16 / neff;
+    return min_gain > 10 / neff ? min_gain : 10 / neff;
 }
 
 static int negatives(const struct gram *g, const struct fitres *f, double floor, double *w)
@@ -468,7 +470,7 @@ static void expand(const struct gram *g, struct fitres *cur, const struct fitres
         double w[PMAX];
         if (p > PMAX || !try_global(g, 0, S, p, f, 0, &nf))
             continue;
-        double need = chance(g, cur, floor, 0) / 16 * 4 * (p - cur->p > 0 ? p - cur->p : 0);
+        double need = chance(g, cur, floor, 0) / 10 * 4 * (p - cur->p > 0 ? p - cur->p : 0);
         /* or no worse, with the new members nearer than c to a member the two share (the
          * base C of an add-difference A + (B - C): A and B lie nearer C than the merge does) */
         int nearer = 0;
@@ -531,8 +533,8 @@ int ckpt_lineage_explain(const struct ckpt_lineage_fp *query,
     const char *name = ckpt_lineage_fp_label(query);
     struct cand *cv;
     size_t nc;
-    if (keep < POOL)
-        keep = POOL;
+    if (keep < NPRE)
+        keep = NPRE;
     if (prefilter(query, cands, n, keep, &cv, &nc))
         return ckpt_error_setf(err, CKPT_E_NOMEM, name, "out of memory");
     if (!nc) {
@@ -544,13 +546,13 @@ int ckpt_lineage_explain(const struct ckpt_lineage_fp *query,
                  ckpt_lineage_fp_family(query));
         return CKPT_OK;
     }
-    int np = nc < POOL ? (int)nc : POOL;
+    int na = nc < NPRE ? (int)nc : NPRE, np;
     size_t nb = query->nb;
-    struct gram g = {.nb = nb, .nv = np + 1};
+    struct gram g = {.nb = nb, .nv = na + 1};
     g.gb = calloc((nb ? nb : 1) * NV * NV, sizeof *g.gb);
-    double *vec = calloc((size_t)(np + 1) * K, sizeof *vec);
+    double *vec = calloc((size_t)(na + 1) * K, sizeof *vec);
     double *fq = calloc(nb ? nb : 1, sizeof *fq);
-    double *fc = calloc((nb ? nb : 1) * (size_t)np, sizeof *fc); /* candidates' floors */
+    double *fc = calloc((nb ? nb : 1) * (size_t)na, sizeof *fc); /* candidates' floors */
     int rc = CKPT_OK;
     if (!g.gb || !vec || !fq || !fc) {
         rc = ckpt_error_setf(err, CKPT_E_NOMEM, name, "out of memory");
@@ -561,7 +563,7 @@ int ckpt_lineage_explain(const struct ckpt_lineage_fp *query,
     double floor_total = 0, sumsq = 0;
     for (size_t b = 0; b < nb; b++) {
         const float *r = ref->blocks[cv[0].map[b]].sketch;
-        for (int i = 0; i <= np; i++) {
+        for (int i = 0; i <= na; i++) {
             const struct lin_block *lb =
                 i == 0 ? &query->blocks[b] : &cands[cv[i - 1].index]->blocks[cv[i - 1].map[b]];
             for (int k = 0; k < K; k++)
@@ -575,7 +577,7 @@ int ckpt_lineage_explain(const struct ckpt_lineage_fp *query,
         floor_total += fq[b];
         sumsq += query->blocks[b].sumsq;
         double *G = g.gb + b * NV * NV;
-        for (int i = 0; i <= np; i++)
+        for (int i = 0; i <= na; i++)
             for (int j = 0; j <= i; j++) {
                 double d = dot(vec + (size_t)i * K, vec + (size_t)j * K);
                 G_(G, i, j) = G_(G, j, i) = d;
@@ -585,11 +587,40 @@ int ckpt_lineage_explain(const struct ckpt_lineage_fp *query,
             }
     }
     struct floors fqs = {fq, floor_total, linear_max * linear_max};
-    int ids[POOL];
-    for (int i = 0; i < np; i++)
-        ids[i] = i + 1;
-    struct fitres fr;
     double r0 = G_(g.g, 0, 0); /* to the nearest candidate */
+    /* the pool: the nearest candidate, then (matching pursuit with weights per block) the one
+     * that most lowers what the pool so far leaves unexplained, while that is more than 0.1%
+     * (up to half the pool); the nearest fill up the rest */
+    int ids[POOL], used[NV] = {0};
+    ids[0] = 1;
+    used[1] = 1;
+    np = 1;
+    for (double rcur = r0; np < POOL && np < na;) {
+        int best = -1;
+        double bestr = rcur, w[FMAX];
+        for (int c = 2; c <= na; c++) {
+            if (used[c])
+                continue;
+            ids[np] = c;
+            double r = 0;
+            int nd;
+            for (size_t b = 0; b < nb; b++)
+                r += fit_gram(g.gb + b * NV * NV, 0, ids, np + 1, fq[b], w, &nd);
+            if (r < bestr)
+                best = c, bestr = r;
+        }
+        if (np >= POOL / 2 || bestr > rcur * (1 - 1e-3))
+            best = -1;
+        if (best < 0)
+            for (int c = 2; c <= na && best < 0; c++)
+                if (!used[c])
+                    best = c;
+        ids[np++] = best;
+        used[best] = 1;
+        if (bestr < rcur)
+            rcur = bestr;
+    }
+    struct fitres fr;
     const char *p0 = ckpt_lineage_fp_label(ref);
     if (search_linear(&g, 0, ids, np, PMAX, &fqs, 0, &fr)) {
         if ((rc = fill_parents(&g, query, cv, &fr, &fqs, out)))
@@ -621,17 +652,17 @@ int ckpt_lineage_explain(const struct ckpt_lineage_fp *query,
         int el[POOL], ne = 0, has_expl[NV] = {0};
         struct fitres expl[NV];
         for (int i = 0; i < np; i++) {
-            int others[POOL], no = 0;
+            int others[POOL], no = 0, v = ids[i];
             for (int j = 0; j < np; j++)
                 if (j != i)
-                    others[no++] = j + 1;
-            struct floors fcs = {fc + (size_t)i * nb, 0, fqs.lm2};
+                    others[no++] = ids[j];
+            struct floors fcs = {fc + (size_t)(v - 1) * nb, 0, fqs.lm2};
             for (size_t b = 0; b < nb; b++)
                 fcs.total += fcs.fb[b];
-            if (search_linear(&g, i + 1, others, no, 4, &fcs, 1, &expl[i + 1]))
+            if (search_linear(&g, v, others, no, 3, &fcs, 1, &expl[v]))
                 continue;
-            el[ne++] = i + 1;
-            has_expl[i + 1] = search_linear(&g, i + 1, others, no, 4, &fcs, 0, &expl[i + 1]);
+            el[ne++] = v;
+            has_expl[v] = search_linear(&g, v, others, no, 3, &fcs, 0, &expl[v]);
         }
         /* best single, then grow while a parent removes a significant share */
         struct fitres cur = {.p = 0}, cand;
