@@ -77,6 +77,14 @@ void ckpt_lineage_fp_save(const struct ckpt_lineage_fp *fp, struct ckpt_buf *b);
 int ckpt_lineage_fp_load(const void *data, size_t len, const char *name,
                          struct ckpt_lineage_fp **out, struct ckpt_error *err);
 
+/* The compact pre-filter form (the folded sketches: 32 floats per block, about 3.5 KB for SD1)
+ * that the catalog keeps beside the blob, so a query reads every model's fold and only the
+ * nearest models' blobs. */
+void ckpt_lineage_fp_fold_save(const struct ckpt_lineage_fp *fp, struct ckpt_buf *b);
+/* Squared distance between fp's folded sketches and a saved fold; -1 when the fold is malformed
+ * or has other blocks. */
+double ckpt_lineage_fold_distance(const struct ckpt_lineage_fp *fp, const void *fold, size_t len);
+
 /* ---- reading a fingerprint -------------------------------------------------------------------
  */
 

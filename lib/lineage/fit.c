@@ -253,7 +253,8 @@ static int comb_next(int *c, int p, int n)
 struct floors {
     const double *fb;
     double total;
-    double lm2; /* linear_max squared */
+    double lm2;  /* linear_max squared */
+    double wmax; /* the largest weight a parent may take (merges do not extrapolate) */
 };
 
 /* A subset's fit: global weights (perblock 0) or per-block weights (1). */
@@ -272,8 +273,8 @@ static int try_global_c(const struct gram *g, int t, const int *S, int p, const 
     double r = fit_gram(g->g, t, S, p, f->total, w, &nd);
     if (nd)
         return 0;
-    for (int i = 0; convex && i < p; i++)
-        if (w[i] < -0.01)
+    for (int i = 0; i < p; i++)
+        if ((convex && w[i] < -0.01) || w[i] > f->wmax)
             return 0;
     if (strict) {
         if (r > f->lm2 * f->total)
@@ -315,7 +316,7 @@ static int try_perblock(const struct gram *g, int t, const int *S, int p, const 
             continue;
         double s = 0;
         for (int i = 0; i < p; i++) {
-            if (convex && w[i] < -0.01)
+            if ((convex && w[i] < -0.01) || w[i] > f->wmax)
                 return 0;
             s += fabs(w[i]), seen[i] = 1;
         }
@@ -586,7 +587,7 @@ int ckpt_lineage_explain(const struct ckpt_lineage_fp *query,
                     G_(g.g, j, i) += d;
             }
     }
-    struct floors fqs = {fq, floor_total, linear_max * linear_max};
+    struct floors fqs = {fq, floor_total, linear_max * linear_max, 1.02};
     double r0 = G_(g.g, 0, 0); /* to the nearest candidate */
     /* the pool: the nearest candidate, then (matching pursuit with weights per block) the one
      * that most lowers what the pool so far leaves unexplained, while that is more than 0.1%
@@ -619,6 +620,38 @@ int ckpt_lineage_explain(const struct ckpt_lineage_fp *query,
         used[best] = 1;
         if (bestr < rcur)
             rcur = bestr;
+    }
+    /* candidates made from the query (a weighted sum of it and others: its descendants, which a
+     * catalog holds too) are no parents of it */
+    int keepn = 0, kept[POOL];
+    for (int i = 0; i < np; i++) {
+        int v = ids[i], desc = 0, others[POOL], no = 0, c[PMAX], S[PMAX];
+        for (int j = 0; j < np; j++)
+            if (j != i)
+                others[no++] = ids[j];
+        struct floors fcs = {fc + (size_t)(v - 1) * nb, 0, fqs.lm2, fqs.wmax};
+        for (size_t b = 0; b < nb; b++)
+            fcs.total += fcs.fb[b];
+        for (int p = 2; p <= 3 && !desc; p++)
+            for (int ok = comb_first(c, p - 1, no); ok && !desc; ok = comb_next(c, p - 1, no)) {
+                struct fitres tmp;
+                double w[PMAX];
+                int nd;
+                S[0] = 0;
+                for (int j = 1; j < p; j++)
+                    S[j] = others[c[j - 1]];
+                if (!try_global_c(&g, v, S, p, &fcs, 1, 1, &tmp) &&
+                    !try_perblock(&g, v, S, p, &fcs, 1, &tmp))
+                    continue;
+                fit_gram(g.g, v, S, p, fcs.total, w, &nd);
+                desc = w[0] > 0.02 && w[0] < 0.98;
+            }
+        if (!desc)
+            kept[keepn++] = v;
+    }
+    if (keepn) {
+        memcpy(ids, kept, sizeof(int) * (size_t)keepn);
+        np = keepn;
     }
     struct fitres fr;
     const char *p0 = ckpt_lineage_fp_label(ref);
@@ -656,7 +689,7 @@ int ckpt_lineage_explain(const struct ckpt_lineage_fp *query,
             for (int j = 0; j < np; j++)
                 if (j != i)
                     others[no++] = ids[j];
-            struct floors fcs = {fc + (size_t)(v - 1) * nb, 0, fqs.lm2};
+            struct floors fcs = {fc + (size_t)(v - 1) * nb, 0, fqs.lm2, fqs.wmax};
             for (size_t b = 0; b < nb; b++)
                 fcs.total += fcs.fb[b];
             if (search_linear(&g, v, others, no, 3, &fcs, 1, &expl[v]))

@@ -309,3 +309,55 @@ int ckpt_lineage_fp_load(const void *data, size_t len, const char *name,
     *out = fp;
     return CKPT_OK;
 }
+
+/* ---- the pre-filter form -------------------------------------------------------------------
+ * "LF1" 0, u32 block count, then per block its name (8 bytes, NUL padded) and LIN_FOLD floats
+ * (little-endian IEEE). */
+
+void ckpt_lineage_fp_fold_save(const struct ckpt_lineage_fp *fp, struct ckpt_buf *b)
+{
+    ckpt_buf_put(b, "LF1", 4);
+    put_u32(b, (uint32_t)fp->nb);
+    for (size_t i = 0; i < fp->nb; i++) {
+        char name[8] = {0};
+        memcpy(name, fp->blocks[i].name, strnlen(fp->blocks[i].name, 7));
+        ckpt_buf_put(b, name, 8);
+        for (int k = 0; k < LIN_FOLD; k++) {
+            uint32_t v;
+            memcpy(&v, &fp->blocks[i].fold[k], 4);
+            put_u32(b, v);
+        }
+    }
+}
+
+double ckpt_lineage_fold_distance(const struct ckpt_lineage_fp *fp, const void *fold, size_t len)
+{
+    const uint8_t *p = fold;
+    const size_t per = 8 + 4 * LIN_FOLD;
+    if (!p || len < 8 || memcmp(p, "LF1", 4))
+        return -1;
+    uint64_t nb = get_le(p + 4, 4);
+    if (nb != fp->nb || len != 8 + nb * per)
+        return -1;
+    double d = 0;
+    for (size_t i = 0; i < fp->nb; i++) {
+        const uint8_t *r = p + 8 + i * per;
+        if (strncmp((const char *)r, fp->blocks[i].name, 8)) {
+            /* another order: find it */
+            size_t j = 0;
+            while (j < fp->nb && strncmp((const char *)(p + 8 + j * per), fp->blocks[i].name, 8))
+                j++;
+            if (j == fp->nb)
+                return -1;
+            r = p + 8 + j * per;
+        }
+        for (int k = 0; k < LIN_FOLD; k++) {
+            uint32_t v = (uint32_t)get_le(r + 8 + 4 * k, 4);
+            float f;
+            memcpy(&f, &v, 4);
+            double t = (double)fp->blocks[i].fold[k] - f;
+            d += t * t;
+        }
+    }
+    return d;
+}
