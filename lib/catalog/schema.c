@@ -64,6 +64,12 @@ static const char *const migrations[] = {
     "CREATE INDEX models_rating ON models(rating);\n",
     /* 3: the safety checker's findings beside its verdict, so `show` can say why */
     "ALTER TABLE files ADD COLUMN safety_findings TEXT;\n",
+    /* lineage fingerprints (issue 9): per file its family, the folded sketches the pre-filter
+       reads for every model, and the full fingerprint blob */
+    "CREATE TABLE lineage(\n"
+    "  file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,\n"
+    "  family TEXT NOT NULL, fold BLOB NOT NULL, fp BLOB NOT NULL);\n"
+    "CREATE INDEX lineage_family ON lineage(family);\n",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
