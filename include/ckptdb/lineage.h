@@ -77,7 +77,7 @@ void ckpt_lineage_fp_save(const struct ckpt_lineage_fp *fp, struct ckpt_buf *b);
 int ckpt_lineage_fp_load(const void *data, size_t len, const char *name,
                          struct ckpt_lineage_fp **out, struct ckpt_error *err);
 
-/* The compact pre-filter form (the folded sketches: 32 floats per block, about 3.5 KB for SD1)
+/* The compact pre-filter form (the folded sketches folded once more: 16 floats per block, about 1.9 KB for SD1)
  * that the catalog keeps beside the blob, so a query reads every model's fold and only the
  * nearest models' blobs. */
 void ckpt_lineage_fp_fold_save(const struct ckpt_lineage_fp *fp, struct ckpt_buf *b);

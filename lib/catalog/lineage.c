@@ -1,6 +1,7 @@
 /* Lineage fingerprints in the catalog: computed by scan in the hashing pass (the fingerprint
  * stream is the hasher's extra consumer, so the file is read once), stored per file (table
- * lineage: family, the folded sketches for the pre-filter, the full blob), and read back for
+ * lineage: family and the folded sketches for the pre-filter; lineage_fp: the full blob), and
+ * read back for
  * `similar` and `lineage` over the catalog: every model's fold of the query's family is read
  * and measured, only the nearest models' blobs are loaded. Not for the fits themselves
  * (lib/lineage) nor for the walk (scan.c). */
@@ -73,20 +74,28 @@ int ckpt_cat_fp_store(struct ckpt_catalog *c, const char *host, const char *path
         rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
         goto out;
     }
-    rc = ckpt_cat_prepare(c,
-                          "INSERT OR REPLACE INTO lineage(file_id, family, fold, fp)"
-                          " SELECT id, ?3, ?4, ?5 FROM files WHERE host = ?1 AND path = ?2",
-                          &q, err);
-    if (rc)
-        goto out;
-    sqlite3_bind_text(q, 1, host, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, path, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 3, ckpt_lineage_fp_family(fp), -1, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 4, fold.data, (int)fold.len, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 5, blob.data, (int)blob.len, SQLITE_STATIC);
-    int s = sqlite3_step(q);
-    if (s != SQLITE_DONE)
-        rc = ckpt_cat_sqlerr(c, s, "storing a fingerprint", err);
+    static const char *const sql[2] = {
+        "INSERT OR REPLACE INTO lineage(file_id, family, fold)"
+        " SELECT id, ?3, ?4 FROM files WHERE host = ?1 AND path = ?2",
+        "INSERT OR REPLACE INTO lineage_fp(file_id, fp)"
+        " SELECT id, ?4 FROM files WHERE host = ?1 AND path = ?2"};
+    for (int k = 0; k < 2 && !rc; k++) {
+        if ((rc = ckpt_cat_prepare(c, sql[k], &q, err)))
+            break;
+        sqlite3_bind_text(q, 1, host, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, path, -1, SQLITE_STATIC);
+        if (k == 0) {
+            sqlite3_bind_text(q, 3, ckpt_lineage_fp_family(fp), -1, SQLITE_STATIC);
+            sqlite3_bind_blob(q, 4, fold.data, (int)fold.len, SQLITE_STATIC);
+        } else {
+            sqlite3_bind_blob(q, 4, blob.data, (int)blob.len, SQLITE_STATIC);
+        }
+        int s = sqlite3_step(q);
+        if (s != SQLITE_DONE)
+            rc = ckpt_cat_sqlerr(c, s, "storing a fingerprint", err);
+        sqlite3_finalize(q);
+        q = NULL;
+    }
 out:
     sqlite3_finalize(q);
     ckpt_buf_free(&fold);
@@ -114,11 +123,12 @@ int ckpt_catalog_lineage_fp(struct ckpt_catalog *c, int64_t id, struct ckpt_line
 {
     *out = NULL;
     sqlite3_stmt *q;
-    int rc = ckpt_cat_prepare(c,
-                              "SELECT m.name, l.fp FROM lineage l JOIN files f ON f.id = l.file_id"
-                              " JOIN models m ON m.id = f.model_id WHERE m.id = ?"
-                              " ORDER BY f.missing, f.id LIMIT 1",
-                              &q, err);
+    int rc =
+        ckpt_cat_prepare(c,
+                         "SELECT m.name, l.fp FROM lineage_fp l JOIN files f ON f.id = l.file_id"
+                         " JOIN models m ON m.id = f.model_id WHERE m.id = ?"
+                         " ORDER BY f.missing, f.id LIMIT 1",
+                         &q, err);
     if (rc)
         return rc;
     sqlite3_bind_int64(q, 1, id);
@@ -217,7 +227,7 @@ int ckpt_catalog_lineage_nearest(struct ckpt_catalog *c, const struct ckpt_linea
         return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
     }
     rc = ckpt_cat_prepare(c,
-                          "SELECT m.id, m.name, f.sha256, l.fp FROM lineage l JOIN files f"
+                          "SELECT m.id, m.name, f.sha256, l.fp FROM lineage_fp l JOIN files f"
                           " ON f.id = l.file_id JOIN models m ON m.id = f.model_id"
                           " WHERE l.file_id = ?",
                           &q, err);

@@ -64,12 +64,16 @@ static const char *const migrations[] = {
     "CREATE INDEX models_rating ON models(rating);\n",
     /* 3: the safety checker's findings beside its verdict, so `show` can say why */
     "ALTER TABLE files ADD COLUMN safety_findings TEXT;\n",
-    /* lineage fingerprints (issue 9): per file its family, the folded sketches the pre-filter
-       reads for every model, and the full fingerprint blob */
+    /* 4: lineage fingerprints (issue 9): per file its family and the folded sketches the
+       pre-filter reads for every model (small rows, read together), and apart the full
+       fingerprint blob read for the nearest few */
     "CREATE TABLE lineage(\n"
     "  file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,\n"
-    "  family TEXT NOT NULL, fold BLOB NOT NULL, fp BLOB NOT NULL);\n"
-    "CREATE INDEX lineage_family ON lineage(family);\n",
+    "  family TEXT NOT NULL, fold BLOB NOT NULL);\n"
+    "CREATE INDEX lineage_family ON lineage(family);\n"
+    "CREATE TABLE lineage_fp(\n"
+    "  file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,\n"
+    "  fp BLOB NOT NULL);\n",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
