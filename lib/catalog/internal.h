@@ -130,5 +130,8 @@ struct ckpt_lineage_fp *ckpt_cat_fp_finish(struct ckpt_cat_fp *f, int ok);
 /* Store it for the file recorded at host:path. */
 int ckpt_cat_fp_store(struct ckpt_catalog *c, const char *host, const char *path,
                       const struct ckpt_lineage_fp *fp, struct ckpt_error *err);
+/* Explain every model fingerprinted by a scan that started at since_ns (CLOCK_REALTIME, as
+ * files.scanned_ns) from the catalog, and record the findings as suggestions (and parents). */
+int ckpt_cat_lineage_suggest(struct ckpt_catalog *c, int64_t since_ns, struct ckpt_error *err);
 
 #endif

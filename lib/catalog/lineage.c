@@ -258,3 +258,160 @@ int ckpt_catalog_lineage_nearest(struct ckpt_catalog *c, const struct ckpt_linea
         ckpt_lineage_cands_release(out);
     return rc;
 }
+
+/* ---- findings as suggestions ------------------------------------------------------------------
+ * After a scan, each model fingerprinted by it is explained from the catalog's nearest models:
+ * a merge or fine-tune becomes an origin suggestion (at 0.8 x the finding's confidence, the
+ * reason naming the parents), a merge's parents are recorded when the model has none from its
+ * recipe, and output, realism and ecosystem chosen on a parent weighing at least 0.3 (or on a
+ * fine-tune's base) are carried over at lower confidence. */
+
+static int suggest_row(struct ckpt_catalog *c, int64_t mid, const char *field, const char *value,
+                       double conf, const char *why, struct ckpt_error *err)
+{
+    sqlite3_stmt *q;
+    int rc = ckpt_cat_prepare(
+        c,
+        "INSERT INTO suggestions(model_id, field, value, confidence, why) VALUES(?,?,?,?,?)"
+        " ON CONFLICT(model_id, field, value) DO UPDATE SET"
+        " confidence = max(confidence, excluded.confidence),"
+        " why = CASE WHEN instr(why, excluded.why) THEN why ELSE why || '; ' || excluded.why END",
+        &q, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(q, 1, mid);
+    sqlite3_bind_text(q, 2, field, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, value, -1, SQLITE_STATIC);
+    sqlite3_bind_double(q, 4, conf);
+    sqlite3_bind_text(q, 5, why, -1, SQLITE_STATIC);
+    int s = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return s == SQLITE_DONE ? CKPT_OK : ckpt_cat_sqlerr(c, s, "storing a suggestion", err);
+}
+
+static int explain_one(struct ckpt_catalog *c, int64_t mid, struct ckpt_error *err)
+{
+    struct ckpt_lineage_fp *q;
+    if (ckpt_catalog_lineage_fp(c, mid, &q, NULL))
+        return CKPT_OK;
+    struct ckpt_lineage_cands cd;
+    int rc = ckpt_catalog_lineage_nearest(c, q, mid, 32, &cd, err);
+    struct ckpt_lineage_result r;
+    if (!rc && cd.n &&
+        !(rc = ckpt_lineage_explain(q, (const struct ckpt_lineage_fp *const *)cd.fps, cd.n, NULL,
+                                    &r, err))) {
+        int merge = r.origin == CKPT_LINEAGE_MERGE, ft = r.origin == CKPT_LINEAGE_FINETUNE;
+        if (merge || ft) {
+            char why[1024];
+            int off =
+                snprintf(why, sizeof why, "lineage: %s", merge ? "a merge of" : "departs from");
+            for (size_t i = 0; i < r.n_parents && off > 0 && (size_t)off < sizeof why; i++)
+                off += snprintf(why + off, sizeof why - (size_t)off, "%s %s (%.2f)", i ? "," : "",
+                                cd.names[r.parents[i].index], r.parents[i].weight);
+            if (off > 0 && (size_t)off < sizeof why)
+                snprintf(why + off, sizeof why - (size_t)off, "%s",
+                         merge ? (r.linear ? ", linear fit at the rounding floor"
+                                           : ", non-linear (TIES/DARE-like)")
+                               : " by fine-tuning");
+            rc = suggest_row(c, mid, "origin", merge ? "merge" : "fine-tune", 0.8 * r.confidence,
+                             why, err);
+            /* parents, when the recipe gave none */
+            sqlite3_stmt *st;
+            int have = 1;
+            if (!rc && merge &&
+                !ckpt_cat_prepare(c, "SELECT count(*) FROM parents WHERE model_id = ?", &st,
+                                  NULL)) {
+                sqlite3_bind_int64(st, 1, mid);
+                have = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+                sqlite3_finalize(st);
+            }
+            for (size_t i = 0; !rc && !have && i < r.n_parents; i++) {
+                if ((rc = ckpt_cat_prepare(c,
+                                           "INSERT OR REPLACE INTO parents(model_id, seq, sha256,"
+                                           " name, weight) VALUES(?,?,?,?,?)",
+                                           &st, err)))
+                    break;
+                const struct ckpt_lineage_parent *p = &r.parents[i];
+                sqlite3_bind_int64(st, 1, mid);
+                sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+                ckpt_cat_bind_text(st, 3, cd.shas[p->index]);
+                ckpt_cat_bind_text(st, 4, cd.names[p->index]);
+                if (isnan(p->weight))
+                    sqlite3_bind_null(st, 5);
+                else
+                    sqlite3_bind_double(st, 5, p->weight);
+                int s = sqlite3_step(st);
+                sqlite3_finalize(st);
+                if (s != SQLITE_DONE)
+                    rc = ckpt_cat_sqlerr(c, s, "storing parents", err);
+            }
+            /* chosen values of close parents */
+            static const char *const fields[] = {"output", "realism", "ecosystem"};
+            for (size_t i = 0; !rc && i < r.n_parents; i++) {
+                const struct ckpt_lineage_parent *p = &r.parents[i];
+                if (merge && !(p->weight >= 0.3))
+                    continue;
+                if (ft && (long)p->index != r.base)
+                    continue;
+                for (int f = 0; f < 3 && !rc; f++) {
+                    char sql[128];
+                    snprintf(sql, sizeof sql, "SELECT %s FROM models WHERE id = ?", fields[f]);
+                    if ((rc = ckpt_cat_prepare(c, sql, &st, err)))
+                        break;
+                    sqlite3_bind_int64(st, 1, cd.ids[p->index]);
+                    char *v = sqlite3_step(st) == SQLITE_ROW ? ckpt_cat_coldup(st, 0) : NULL;
+                    sqlite3_finalize(st);
+                    if (v && *v) {
+                        char w2[512];
+                        snprintf(w2, sizeof w2, "lineage: %s %s has %s %s",
+                                 merge ? "parent" : "base", cd.names[p->index], fields[f], v);
+                        rc = suggest_row(c, mid, fields[f], v,
+                                         0.5 * r.confidence * (merge ? p->weight : 1.0), w2, err);
+                    }
+                    free(v);
+                }
+            }
+        }
+        ckpt_lineage_result_release(&r);
+    }
+    ckpt_lineage_cands_release(&cd);
+    ckpt_lineage_fp_free(q);
+    return rc;
+}
+
+int ckpt_cat_lineage_suggest(struct ckpt_catalog *c, int64_t since_ns, struct ckpt_error *err)
+{
+    sqlite3_stmt *q;
+    int rc = ckpt_cat_prepare(c,
+                              "SELECT DISTINCT f.model_id FROM lineage l JOIN files f"
+                              " ON f.id = l.file_id WHERE f.scanned_ns >= ? AND f.missing = 0",
+                              &q, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(q, 1, since_ns);
+    int64_t *ids = NULL;
+    size_t n = 0, cap = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            int64_t *ni = realloc(ids, cap * sizeof *ni);
+            if (!ni)
+                break;
+            ids = ni;
+        }
+        ids[n++] = sqlite3_column_int64(q, 0);
+    }
+    sqlite3_finalize(q);
+    rc = n ? ckpt_cat_begin(c, err) : CKPT_OK;
+    for (size_t i = 0; i < n && !rc; i++)
+        if (!(rc = explain_one(c, ids[i], err)))
+            rc = ckpt_cat_fts_refresh(c, ids[i], err);
+    if (n) {
+        if (!rc)
+            rc = ckpt_cat_commit(c, err);
+        if (rc)
+            ckpt_cat_rollback(c);
+    }
+    free(ids);
+    return rc;
+}

@@ -589,6 +589,9 @@ int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n
     w.host = ckpt_catalog_host();
     memset(stats, 0, sizeof *stats);
     double t0 = mono();
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    int64_t start_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
     if (c->readonly)
         return ckpt_error_setf(err, CKPT_E_ARG, c->path, "catalog opened read-only");
     char **roots = calloc(n ? n : 1, sizeof *roots);
@@ -665,6 +668,8 @@ int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n
         if (rc)
             ckpt_cat_rollback(c);
     }
+    if (!rc && !w.o->no_hash && !w.o->no_lineage)
+        rc = ckpt_cat_lineage_suggest(c, start_ns, err); /* lineage findings as suggestions */
     stats->seconds = mono() - t0;
     if (w.o->progress)
         w.o->progress(w.o->progress_user, stats, 1);

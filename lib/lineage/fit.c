@@ -724,6 +724,30 @@ int ckpt_lineage_explain(const struct ckpt_lineage_fp *query,
         }
         if (cur.p >= 2)
             expand(&g, &cur, expl, has_expl, &fqs);
+        /* the query nearer to most of its "parents" than any other elementary candidate is:
+         * their base (their
+         * mean lies near it), not their merge; a merge lies nearer to the base they share */
+        int nearest_of = 0;
+        for (int i = 0; cur.p >= 2 && i < cur.p; i++) {
+            int v = cur.S[i], mine = 1;
+            double dq = G_(g.g, v, v) - 2 * G_(g.g, v, 0) + G_(g.g, 0, 0);
+            for (int k = 0; k < ne && mine; k++) {
+                int j = el[k]; /* weighted sums of others are no one's base */
+                if (j != v && G_(g.g, v, v) - 2 * G_(g.g, v, j) + G_(g.g, j, j) < dq)
+                    mine = 0;
+            }
+            nearest_of += mine;
+        }
+        if (cur.p >= 2 && 2 * nearest_of > cur.p) {
+            out->origin = CKPT_LINEAGE_UNKNOWN;
+            out->confidence = 0.4;
+            out->residual = sqrt(r0 / floor_total);
+            snprintf(out->why, sizeof out->why,
+                     "the nearest model of %d of the %d candidates that best explain it: more "
+                     "likely their base than a merge of them",
+                     nearest_of, cur.p);
+            goto done;
+        }
         if ((rc = fill_parents(&g, query, cv, &cur, &fqs, out)))
             goto oom;
         out->residual = sqrt(cur.res / floor_total);
