@@ -751,7 +751,7 @@ int ckpt_lineage_explain(const struct ckpt_lineage_fp *query,
         if ((rc = fill_parents(&g, query, cv, &cur, &fqs, out)))
             goto oom;
         out->residual = sqrt(cur.res / floor_total);
-        out->explained = r0 > 0 ? 1 - cur.res / r0 : 1;
+        out->explained = r0 > 0 && cur.res < r0 ? 1 - cur.res / r0 : r0 > 0 ? 0 : 1;
         const char *pn = ckpt_lineage_fp_label(cands[out->parents[0].index]);
         if (cur.p == 1) {
             double rel = sumsq > 0 ? sqrt(cur.res / sumsq) : 0;
