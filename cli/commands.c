@@ -81,7 +81,7 @@ const struct cli_command cli_commands[] = {
      "else 0. See docs/check.md for what a verdict guarantees and what it does not.\n",
      cmd_check},
     {"scan", "record every model file under folders in the catalog (incremental)",
-     "scan [--no-hash] [--jobs N] [--progress] [--json] PATH...\n"
+     "scan [--no-hash] [--no-lineage] [--jobs N] [--progress] [--json] PATH...\n"
      "\n"
      "Walks each PATH (folders recursively; symlinks followed once, loops detected) and records\n"
      "every model file, recognised by its content (safetensors, torch zip / legacy pickle, GGUF,\n"
@@ -92,7 +92,9 @@ const struct cli_command cli_commands[] = {
      "files that are gone are kept and marked missing. Work is committed in small batches, so\n"
      "an interrupted scan keeps what it recorded and the next scan carries on.\n"
      "\n"
-     "  --no-hash   skip hashing (moved files are then matched by fingerprint alone)\n"
+     "  --no-hash   skip hashing and lineage fingerprints (moved files are then matched by\n"
+     "              fingerprint alone)\n"
+     "  --no-lineage  hash without the lineage fingerprints of checkpoints (similar, lineage)\n"
      "  --jobs N    files hashed at once (default: automatic)\n"
      "  --progress  progress bar on stderr even when it is not a terminal\n"
      "  --json      the summary as one JSON object\n"

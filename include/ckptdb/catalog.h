@@ -89,6 +89,7 @@ struct ckpt_scan_options {
     ckpt_catalog_log_fn log; /* may be NULL; level 0 = failure, 1 = note, 2 = verbose */
     void *log_user;
     volatile int *cancel;
+    int no_lineage; /* do not compute lineage fingerprints while hashing */
 };
 
 /* Walk the paths (files or folders), record every model file. CKPT_OK when every file could be
@@ -275,5 +276,27 @@ const char *const *ckpt_taxonomy_values(const char *field);
 /* CKPT_OK when value is valid for field; else CKPT_E_ARG with "FIELD: 'VALUE' is not one of
  * a, b, c". Comma lists are checked item by item for realism and subjects. */
 int ckpt_taxonomy_check(const char *field, const char *value, struct ckpt_error *err);
+
+/* ---- lineage (lib/catalog/lineage.c) ------------------------------------------------------ */
+
+struct ckpt_lineage_fp;
+/* The lineage fingerprint of model `id` (of its first file that has one), labelled with the
+ * model's name; CKPT_E_NOTFOUND when none was computed (not a checkpoint or diffusion model, or
+ * scanned with --no-hash). */
+int ckpt_catalog_lineage_fp(struct ckpt_catalog *c, int64_t id, struct ckpt_lineage_fp **out,
+                            struct ckpt_error *err);
+
+struct ckpt_lineage_cands {
+    struct ckpt_lineage_fp **fps; /* labelled with the model names */
+    char **names, **shas;         /* sha256 may be NULL */
+    int64_t *ids;                 /* model ids */
+    size_t n;
+};
+/* The `keep` models of q's family nearest to q by their folded sketches (one linear pass over
+ * the catalog's folds), model `self` left out, their full fingerprints loaded. */
+int ckpt_catalog_lineage_nearest(struct ckpt_catalog *c, const struct ckpt_lineage_fp *q,
+                                 int64_t self, size_t keep, struct ckpt_lineage_cands *out,
+                                 struct ckpt_error *err);
+void ckpt_lineage_cands_release(struct ckpt_lineage_cands *r);
 
 #endif

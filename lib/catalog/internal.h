@@ -118,4 +118,22 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
                          const char *path, const void *st /* struct stat */, int is_dir,
                          const struct ckpt_analysis *a, struct ckpt_error *err);
 
+/* ---- lineage fingerprints (lib/catalog/lineage.c) ------------------------------------------ */
+
+struct ckpt_cat_fp;
+struct ckpt_lineage_fp;
+/* A fingerprint stream for a checkpoint or diffusion model about to be hashed (1), or nothing to
+ * do (0: another kind, or the header cannot be read again). */
+int ckpt_cat_fp_start(const char *path, const struct ckpt_analysis *a, struct ckpt_cat_fp **out);
+/* The hasher's extra consumer: user is the struct ckpt_cat_fp. */
+void ckpt_cat_fp_update(void *user, const uint8_t *p, uint64_t off, size_t len);
+/* The fingerprint when the hashing pass succeeded (ok), else NULL; frees f. */
+struct ckpt_lineage_fp *ckpt_cat_fp_finish(struct ckpt_cat_fp *f, int ok);
+/* Store it for the file recorded at host:path. */
+int ckpt_cat_fp_store(struct ckpt_catalog *c, const char *host, const char *path,
+                      const struct ckpt_lineage_fp *fp, struct ckpt_error *err);
+/* Explain every model fingerprinted by a scan that started at since_ns (CLOCK_REALTIME, as
+ * files.scanned_ns) from the catalog, and record the findings as suggestions (and parents). */
+int ckpt_cat_lineage_suggest(struct ckpt_catalog *c, int64_t since_ns, struct ckpt_error *err);
+
 #endif

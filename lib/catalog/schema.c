@@ -68,6 +68,16 @@ static const char *const migrations[] = {
        batch read finds each model's file with one index step instead of a sort per model */
     "CREATE INDEX files_model_missing ON files(model_id, missing, id);\n"
     "DROP INDEX files_model;\n",
+    /* 5: lineage fingerprints (issue 9): per file its family and the folded sketches the
+       pre-filter reads for every model (small rows, read together), and apart the full
+       fingerprint blob read for the nearest few */
+    "CREATE TABLE lineage(\n"
+    "  file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,\n"
+    "  family TEXT NOT NULL, fold BLOB NOT NULL);\n"
+    "CREATE INDEX lineage_family ON lineage(family);\n"
+    "CREATE TABLE lineage_fp(\n"
+    "  file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,\n"
+    "  fp BLOB NOT NULL);\n",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
