@@ -214,12 +214,10 @@ int cmd_organize(struct cli_ctx *ctx, int argc, char **argv)
             ckpt_json_null(&j);
         ckpt_json_obj_end(&j);
         cli_flush(&b);
-    } else if (!ctx->quiet) {
+    } else if (!ctx->quiet && r.run_id) {
         print_plan(ctx, p, ctx->verbose);
-        if (r.run_id) {
-            report_human("applied", &r);
-            printf("undo with: ckptdb organize --undo\n");
-        }
+        report_human("applied", &r);
+        printf("undo with: ckptdb organize --undo\n");
     }
     ckpt_organize_plan_free(p);
     if (rc)

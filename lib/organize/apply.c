@@ -73,11 +73,15 @@ static int do_move(struct runner *ru, const char *from, const char *to, const ch
 {
     struct stat sf, st;
     int f = exists(from, &sf), t = exists(to, &st);
-    char *part = NULL;
-    if (asprintf(&part, "%s%s", to, ORG_PART_SUFFIX) >= 0) {
-        if (!(f && !t)) /* a half copy of a killed run: the source is still whole */
+    /* half copies of a killed run, towards either end (forward or undo): the other end is
+       still whole, and a copy starts its part file afresh */
+    const char *ends[] = {from, to};
+    for (size_t i = 0; i < 2; i++) {
+        char *part = NULL;
+        if (asprintf(&part, "%s%s", ends[i], ORG_PART_SUFFIX) >= 0) {
             unlink(part);
-        free(part);
+            free(part);
+        }
     }
     if (!f && t)
         return R_ALREADY;
