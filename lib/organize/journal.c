@@ -229,12 +229,12 @@ static int move_sidecar_record(struct ckpt_catalog *c, const struct org_step *s,
                                const char *new, struct ckpt_error *err)
 {
     sqlite3_stmt *q;
-    int rc = ckpt_cat_prepare(c, "SELECT sidecars FROM files WHERE id = ?", &q, err);
+    int rc = ckpt_cat_cached(c, "SELECT sidecars FROM files WHERE id = ?", &q, err);
     if (rc)
         return rc;
     sqlite3_bind_int64(q, 1, s->file_id);
     char *text = sqlite3_step(q) == SQLITE_ROW ? ckpt_cat_coldup(q, 0) : NULL;
-    sqlite3_finalize(q);
+    sqlite3_reset(q);
     if (text) {
         json_t *o = json_loads(text, 0, NULL);
         free(text);
@@ -251,7 +251,7 @@ static int move_sidecar_record(struct ckpt_catalog *c, const struct org_step *s,
         char *out = changed ? json_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);
         if (out) {
-            rc = ckpt_cat_prepare(c, "UPDATE files SET sidecars = ? WHERE id = ?", &q, err);
+            rc = ckpt_cat_cached(c, "UPDATE files SET sidecars = ? WHERE id = ?", &q, err);
             if (rc) {
                 free(out);
                 return rc;
@@ -259,21 +259,21 @@ static int move_sidecar_record(struct ckpt_catalog *c, const struct org_step *s,
             sqlite3_bind_text(q, 1, out, -1, SQLITE_STATIC);
             sqlite3_bind_int64(q, 2, s->file_id);
             int st = sqlite3_step(q);
-            sqlite3_finalize(q);
+            sqlite3_reset(q);
             free(out);
             if (st != SQLITE_DONE)
                 return ckpt_cat_sqlerr(c, st, "updating sidecar paths", err);
         }
     }
-    rc = ckpt_cat_prepare(c, "UPDATE models SET preview = ?1 WHERE id = ?2 AND preview = ?3", &q,
-                          err);
+    rc = ckpt_cat_cached(c, "UPDATE models SET preview = ?1 WHERE id = ?2 AND preview = ?3", &q,
+                         err);
     if (rc)
         return rc;
     sqlite3_bind_text(q, 1, new, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, s->model_id);
     sqlite3_bind_text(q, 3, old, -1, SQLITE_STATIC);
     int st = sqlite3_step(q);
-    sqlite3_finalize(q);
+    sqlite3_reset(q);
     return st == SQLITE_DONE ? CKPT_OK : ckpt_cat_sqlerr(c, st, "updating the preview", err);
 }
 
@@ -281,7 +281,7 @@ int org_journal_mark(struct ckpt_catalog *c, int64_t run_id, int mode, const str
                      int new_state, const char *note, struct ckpt_error *err)
 {
     sqlite3_stmt *q;
-    int rc = ckpt_cat_prepare(
+    int rc = ckpt_cat_cached(
         c, "UPDATE organize_steps SET state = ?, note = ? WHERE run_id = ? AND seq = ?", &q, err);
     if (rc)
         return rc;
@@ -290,7 +290,7 @@ int org_journal_mark(struct ckpt_catalog *c, int64_t run_id, int mode, const str
     sqlite3_bind_int64(q, 3, run_id);
     sqlite3_bind_int64(q, 4, s->seq);
     int st = sqlite3_step(q);
-    sqlite3_finalize(q);
+    sqlite3_reset(q);
     if (st != SQLITE_DONE)
         return ckpt_cat_sqlerr(c, st, "writing the organize journal", err);
     if (mode != CKPT_ORG_MOVE || (new_state != ORG_DONE && new_state != ORG_UNDONE))
@@ -301,10 +301,10 @@ int org_journal_mark(struct ckpt_catalog *c, int64_t run_id, int mode, const str
         return move_sidecar_record(c, s, was, now, err);
     /* OR IGNORE: should another record already claim the path (a scan ran in between), the
        next scan sorts the two out by fingerprint; the move itself stands */
-    rc = ckpt_cat_prepare(c,
-                          "UPDATE OR IGNORE files SET path = ?1, dev = coalesce(?2, dev),"
-                          " ino = coalesce(?3, ino) WHERE id = ?4 AND path = ?5",
-                          &q, err);
+    rc = ckpt_cat_cached(c,
+                         "UPDATE OR IGNORE files SET path = ?1, dev = coalesce(?2, dev),"
+                         " ino = coalesce(?3, ino) WHERE id = ?4 AND path = ?5",
+                         &q, err);
     if (rc)
         return rc;
     struct stat sb;
@@ -316,7 +316,7 @@ int org_journal_mark(struct ckpt_catalog *c, int64_t run_id, int mode, const str
     sqlite3_bind_int64(q, 4, s->file_id);
     sqlite3_bind_text(q, 5, was, -1, SQLITE_STATIC);
     st = sqlite3_step(q);
-    sqlite3_finalize(q);
+    sqlite3_reset(q);
     return st == SQLITE_DONE ? CKPT_OK : ckpt_cat_sqlerr(c, st, "updating the file's path", err);
 }
 
