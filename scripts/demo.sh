@@ -37,6 +37,13 @@ echo
 echo "== ckptdb show majicmixRealistic_v7"
 $ck show majicmixRealistic_v7
 echo
+echo "== ckptdb organize: a plan that lays the checkpoints and LoRAs out by output and realism"
+echo "   (the suggested output/realism accepted first; nothing moves without --apply)"
+for id in $($ck list --csv | tail -n +2 | cut -d, -f1); do
+  $ck accept "$id" output realism >/dev/null 2>&1 || true
+done
+$ck organize --into demo/sorted --layout by-output-realism "$lib/Stable-diffusion" "$lib/Lora"
+echo
 echo "== ckptdb serve: the page over this catalog"
 echo "Run:  $ck --db demo/catalog.sqlite serve"
 echo "then open http://127.0.0.1:7861/ (set CKPT_DEMO_SERVE=1 to start it here; Ctrl-C stops)"
