@@ -87,9 +87,15 @@ int org_rename_noreplace(const char *from, const char *to)
             return EEXIST;
         return rename(from, to) == 0 ? 0 : errno;
     }
-    if (link(from, to) != 0)
+    if (link(from, to) == 0)
+        return unlink(from) == 0 ? 0 : errno;
+    if (errno != EPERM && errno != ENOTSUP && errno != EOPNOTSUPP)
         return errno;
-    return unlink(from) == 0 ? 0 : errno;
+    /* no hard links either (FAT, exFAT): check, then rename (only this process writes DST's
+       name; the window is the one any copy tool has there) */
+    if (lstat(to, &st) == 0)
+        return EEXIST;
+    return rename(from, to) == 0 ? 0 : errno;
 }
 
 void org_fsync_parent(const char *path)
