@@ -658,6 +658,8 @@ int ckpt_organize_plan(struct ckpt_catalog *c, const struct ckpt_org_options *o,
         }
     }
     ckpt_layout_free(lay);
+    for (size_t i = 0; i < o->n_only; i++)
+        free(roots[i]);
     free(roots);
     smap_free(&pl.catalogued, NULL);
     smap_free(&pl.planned, NULL);
