@@ -83,6 +83,7 @@ int cmd_convert(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_prune(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_extract(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_bake(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_organize(struct cli_ctx *ctx, int argc, char **argv);
 
 /* ops_common.c: the options merge/convert/prune/extract/bake share (-o, --force, --dtype,
  * --no-hash, --trust, --no-catalog); *handled is 0 when argv[*i] is not one of them. */

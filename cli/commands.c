@@ -327,5 +327,40 @@ const struct cli_command cli_commands[] = {
      "\n"
      "Exit status: 0; 1 when a link could not be made; 2 usage. See docs/views.md.\n",
      cmd_views},
+    {"organize", "lay catalogued files out in folders by a template, sidecars included; undoable",
+     "organize --into DIR --layout TEMPLATE [--mode move|hardlink|symlink|copy]\n"
+     "         [--on-conflict suffix|skip] [--apply] [--json] [-v] [PATH...]\n"
+     "       organize --resume | --undo\n"
+     "\n"
+     "Plans where every present catalogued file of this machine (or those under PATH...) goes:\n"
+     "DIR/<TEMPLATE expanded>/<its file name>, its sidecars (.civitai.info, .cm-info.json,\n"
+     ".json, .yaml, .txt, previews) going with it. Without --apply it prints the plan (from ->\n"
+     "to, sidecars, conflicts) and changes nothing.\n"
+     "\n"
+     "TEMPLATE is a relative path with fields in braces: {kind} {family} {ecosystem} (measured),\n"
+     "{origin} {output} {realism} {subject} {source} (chosen; suggestions never count), {name},\n"
+     "and {a1111} (the folder A1111/Forge reads that kind from). {output|unsorted} gives\n"
+     "'unsorted' when the field is empty; an empty folder level is dropped. Or a preset:\n"
+     "  by-output          {output|unsorted}\n"
+     "  by-output-realism  {output|unsorted}/{realism}\n"
+     "  by-family-output   {family|unknown}/{output|unsorted}\n"
+     "  a1111              {a1111}/{family|unknown}   (DIR = the webui folder)\n"
+     "\n"
+     "  --mode M         move (default; the catalog follows the files), hardlink, symlink or\n"
+     "                   copy (originals and catalog stay)\n"
+     "  --on-conflict    suffix (default): a taken name becomes NAME-2, NAME-3...; skip: leave\n"
+     "                   the file where it is and say why\n"
+     "  --apply          carry the plan out: journaled in the catalog first; same filesystem by\n"
+     "                   rename, across filesystems by copy + fsync + SHA-256 check, then the\n"
+     "                   source is removed; nothing is ever overwritten\n"
+     "  --resume         finish the last run if it was interrupted\n"
+     "  --undo           put the files of the last run back (again: the run before it)\n"
+     "  --json           the plan as data (with --apply: {plan, run})\n"
+     "  -v               list files already in place, and each step as it is done\n"
+     "\n"
+     "Exit status: 0 when every step was done (skips are decisions, not failures), 1 when any\n"
+     "failed (the others were still done; the failed files stay where they were), 2 for usage\n"
+     "errors or when an earlier run is unfinished.\n",
+     cmd_organize},
     {0, 0, 0, 0},
 };

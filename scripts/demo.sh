@@ -48,6 +48,12 @@ $ck similar --top 3 lineagePortraitTune_v10
 echo
 echo "== ckptdb show lineageBlendMix_v10 (the finding as a suggestion, with its parents)"
 $ck show lineageBlendMix_v10 | sed -n '/-- suggested/,$p'
+echo "== ckptdb organize: a plan that lays the checkpoints and LoRAs out by output and realism"
+echo "   (the suggested output/realism accepted first; nothing moves without --apply)"
+for id in $($ck list --csv | tail -n +2 | cut -d, -f1); do
+  $ck accept "$id" output realism >/dev/null 2>&1 || true
+done
+$ck organize --into demo/sorted --layout by-output-realism "$lib/Stable-diffusion" "$lib/Lora"
 echo
 echo "== ckptdb serve: the page over this catalog"
 echo "Run:  $ck --db demo/catalog.sqlite serve"

@@ -18,12 +18,19 @@ struct ckpt_catalog {
        ckpt_catalog_models_each (read.c) */
     sqlite3_stmt *st_model, *st_one[3];
     sqlite3_stmt *st_batch[5];
+    /* statements of ckpt_cat_cached, keyed by their (static) SQL text's address */
+    const char *cache_sql[32];
+    sqlite3_stmt *cache_st[32];
 };
 
 /* Run SQL without results; CKPT_E_IO naming the database on failure. */
 int ckpt_cat_exec(struct ckpt_catalog *c, const char *sql, struct ckpt_error *err);
 int ckpt_cat_prepare(struct ckpt_catalog *c, const char *sql, sqlite3_stmt **st,
                      struct ckpt_error *err);
+/* A statement prepared once per handle and reset (bindings cleared) on every call, for SQL run
+ * many times (sql must be a string literal: it is keyed by address). Never finalize it. */
+int ckpt_cat_cached(struct ckpt_catalog *c, const char *sql, sqlite3_stmt **st,
+                    struct ckpt_error *err);
 /* Map an SQLite failure to a one-line error (locked, read-only, full disk, corrupt). */
 int ckpt_cat_sqlerr(struct ckpt_catalog *c, int rc, const char *what, struct ckpt_error *err);
 int ckpt_cat_begin(struct ckpt_catalog *c, struct ckpt_error *err);

@@ -78,6 +78,16 @@ static const char *const migrations[] = {
     "CREATE TABLE lineage_fp(\n"
     "  file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,\n"
     "  fp BLOB NOT NULL);\n",
+    /* 6: organize's journal: every step of a run is written here before any file is touched, so
+       a killed run can be finished (--resume) or reverted (--undo) */
+    "CREATE TABLE organize_runs(\n"
+    "  id INTEGER PRIMARY KEY, host TEXT NOT NULL, started_ns INTEGER NOT NULL,\n"
+    "  into_dir TEXT NOT NULL, layout TEXT NOT NULL, mode TEXT NOT NULL, state TEXT NOT NULL);\n"
+    "CREATE TABLE organize_steps(\n"
+    "  run_id INTEGER NOT NULL REFERENCES organize_runs(id) ON DELETE CASCADE,\n"
+    "  seq INTEGER NOT NULL, file_id INTEGER, model_id INTEGER, role TEXT NOT NULL,\n"
+    "  is_dir INTEGER NOT NULL DEFAULT 0, src TEXT NOT NULL, dst TEXT NOT NULL, sha256 TEXT,\n"
+    "  state TEXT NOT NULL, note TEXT, PRIMARY KEY(run_id, seq)) WITHOUT ROWID;\n",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -329,6 +329,8 @@ void ckpt_catalog_close(struct ckpt_catalog *c)
         sqlite3_finalize(c->st_one[i]);
     for (size_t i = 0; i < sizeof c->st_batch / sizeof c->st_batch[0]; i++)
         sqlite3_finalize(c->st_batch[i]);
+    for (size_t i = 0; i < sizeof c->cache_st / sizeof c->cache_st[0]; i++)
+        sqlite3_finalize(c->cache_st[i]);
     if (c->db)
         sqlite3_close_v2(c->db);
     free(c->path);
@@ -361,6 +363,27 @@ int ckpt_catalog_integrity(struct ckpt_catalog *c, struct ckpt_error *err)
     return rc;
 }
 
+int ckpt_cat_cached(struct ckpt_catalog *c, const char *sql, sqlite3_stmt **st,
+                    struct ckpt_error *err)
+{
+    size_t n = sizeof c->cache_st / sizeof c->cache_st[0], i = 0;
+    while (i < n && c->cache_sql[i] && c->cache_sql[i] != sql)
+        i++;
+    if (i == n)
+        return ckpt_error_set(err, CKPT_E_LIMIT, "%s: more than %zu cached statements", c->path, n);
+    if (!c->cache_sql[i]) {
+        int rc =
+            sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->cache_st[i], NULL);
+        if (rc != SQLITE_OK)
+            return ckpt_cat_sqlerr(c, rc, "preparing a query", err);
+        c->cache_sql[i] = sql;
+    }
+    sqlite3_reset(c->cache_st[i]);
+    sqlite3_clear_bindings(c->cache_st[i]);
+    *st = c->cache_st[i];
+    return CKPT_OK;
+}
+
 int ckpt_cat_fts_refresh(struct ckpt_catalog *c, int64_t model_id, struct ckpt_error *err)
 {
     static const char *const sql[] = {
@@ -377,12 +400,12 @@ int ckpt_cat_fts_refresh(struct ckpt_catalog *c, int64_t model_id, struct ckpt_e
     };
     for (size_t i = 0; i < 2; i++) {
         sqlite3_stmt *st;
-        int rc = ckpt_cat_prepare(c, sql[i], &st, err);
+        int rc = ckpt_cat_cached(c, sql[i], &st, err);
         if (rc)
             return rc;
         sqlite3_bind_int64(st, 1, model_id);
         int s = sqlite3_step(st);
-        sqlite3_finalize(st);
+        sqlite3_reset(st);
         if (s != SQLITE_DONE)
             return ckpt_cat_sqlerr(c, s, "updating the search index", err);
     }
