@@ -1,9 +1,8 @@
 /* The API routes over models: the list (filters, search, sort, paging: the same library calls as
  * `ckptdb list` and `search`), one model (`show`), the writes (`set`, `tag`, `accept`, with the
  * library's own validation), `choose`, a model's lineage and similar models, and preview images
- * by model id. Also the per-thread
- * catalog connections and the change generation that keys the reply cache. Not for collection
- * summaries (summary.c: facets, stats, dupes) or HTTP (http.c). */
+ * by model id. Also the per-thread catalog connections and the change generation that keys the
+ * reply cache. Not for collection summaries (summary.c: facets, stats, dupes) or HTTP (http.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
