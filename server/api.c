@@ -1,8 +1,8 @@
 /* The API routes over models: the list (filters, search, sort, paging: the same library calls as
  * `ckptdb list` and `search`), one model (`show`), the writes (`set`, `tag`, `accept`, with the
- * library's own validation), `choose`, and preview images by model id. Also the per-thread
- * catalog connections and the change generation that keys the reply cache. Not for collection
- * summaries (summary.c: facets, stats, dupes) or HTTP (http.c). */
+ * library's own validation), `choose`, a model's lineage and similar models, and preview images
+ * by model id. Also the per-thread catalog connections and the change generation that keys the
+ * reply cache. Not for collection summaries (summary.c: facets, stats, dupes) or HTTP (http.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -451,20 +451,6 @@ void ckpt_api_model(struct ckpt_api *a, int64_t id, struct ckpt_api_reply *r)
         model_reply(cat, id, r);
 }
 
-/* parse a write's body: a JSON object; NULL with r filled when it is not one */
-static json_t *parse_body(const struct ckpt_api_args *q, struct ckpt_api_reply *r)
-{
-    json_error_t je;
-    json_t *doc = q->body ? json_loadb(q->body, q->body_len, JSON_REJECT_DUPLICATES, &je) : NULL;
-    if (!doc || !json_is_object(doc)) {
-        ckpt_api_error(r, 400, "bad-json", "the body is not a JSON object%s%s", doc ? "" : ": ",
-                       doc ? "" : (q->body ? je.text : "(empty)"));
-        json_decref(doc);
-        return NULL;
-    }
-    return doc;
-}
-
 /* a model that exists, or a 404 reply */
 static int check_model(struct ckpt_catalog *cat, int64_t id, struct ckpt_api_reply *r)
 {
@@ -477,6 +463,41 @@ static int check_model(struct ckpt_catalog *cat, int64_t id, struct ckpt_api_rep
     else if (rc)
         ckpt_api_status_error(r, rc, &err);
     return rc;
+}
+
+/* The detail panel's Lineage section: lineage and the 5 most similar models (the library call
+ * behind `ckptdb lineage` and `similar` over the catalog). 404 not-found for an unknown model,
+ * 404 no-fingerprints for one scanned without hashing or not a checkpoint. */
+void ckpt_api_lineage(struct ckpt_api *a, int64_t id, struct ckpt_api_reply *r)
+{
+    struct ckpt_catalog *cat = ckpt_api_catalog(a, r);
+    if (!cat || check_model(cat, id, r))
+        return;
+    ckpt_buf_reset(&r->body);
+    struct ckpt_json j;
+    ckpt_json_init(&j, &r->body, 0);
+    struct ckpt_error err;
+    int rc = ckpt_catalog_lineage_report(cat, id, 5, &j, &err);
+    if (rc == CKPT_E_NOTFOUND)
+        ckpt_api_error(r, 404, "no-fingerprints", "%s", err.msg);
+    else if (rc)
+        ckpt_api_status_error(r, rc, &err);
+    else
+        r->status = 200;
+}
+
+/* parse a write's body: a JSON object; NULL with r filled when it is not one */
+static json_t *parse_body(const struct ckpt_api_args *q, struct ckpt_api_reply *r)
+{
+    json_error_t je;
+    json_t *doc = q->body ? json_loadb(q->body, q->body_len, JSON_REJECT_DUPLICATES, &je) : NULL;
+    if (!doc || !json_is_object(doc)) {
+        ckpt_api_error(r, 400, "bad-json", "the body is not a JSON object%s%s", doc ? "" : ": ",
+                       doc ? "" : (q->body ? je.text : "(empty)"));
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
 }
 
 /* {"field": value, ...}: strings as they are, numbers as text, arrays joined with commas

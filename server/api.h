@@ -58,6 +58,7 @@ void ckpt_api_dupes(struct ckpt_api *a, struct ckpt_api_reply *r);
 void ckpt_api_stats(struct ckpt_api *a, struct ckpt_api_reply *r);
 void ckpt_api_taxonomy(struct ckpt_api *a, struct ckpt_api_reply *r);
 void ckpt_api_scan_status(struct ckpt_api *a, struct ckpt_api_reply *r);
+void ckpt_api_lineage(struct ckpt_api *a, int64_t id, struct ckpt_api_reply *r);
 void ckpt_api_preview(struct ckpt_api *a, int64_t id, struct ckpt_api_reply *r);
 
 /* An error reply: {"error": {"status": S, "code": CODE, "message": MSG}}. */

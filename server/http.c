@@ -207,6 +207,8 @@ static enum MHD_Result api_route(struct ckpt_server *s, struct MHD_Connection *c
             return send_error(c, 400, "bad-id", "a model is named by its id (digits)");
         if (!rest && !post)
             ckpt_api_model(s->api, id, &r);
+        else if (rest && !post && strcmp(rest, "/lineage") == 0)
+            ckpt_api_lineage(s->api, id, &r);
         else if (rest && post && strcmp(rest, "/set") == 0)
             ckpt_api_set(s->api, id, &args, &r);
         else if (rest && post && strcmp(rest, "/tag") == 0)

@@ -218,13 +218,90 @@ function familyTree(m) {
       el('li', {}, (p.name || '?') + (p.weight !== null && p.weight !== undefined ? ` × ${p.weight}` : ''),
         p.sha256 ? el('span', { class: 'hash' }, ' ' + p.sha256.slice(0, 10)) : null))));
 }
+// Lineage section: loaded when the panel opens (GET /api/models/ID/lineage: `ckptdb lineage`
+// and the 5 nearest of `ckptdb similar`, with model ids to link to)
+function blockOrder(b) {
+  const m = /^(IN|M|OUT)(\d+)$/.exec(b);
+  if (b === 'BASE') return [0, 0];
+  return m ? [{ IN: 1, M: 2, OUT: 3 }[m[1]], +m[2]] : [4, b];
+}
+function sortedBlocks(blocks) {
+  return Object.entries(blocks || {}).sort(([a], [b]) => {
+    const x = blockOrder(a), y = blockOrder(b);
+    return x[0] - y[0] || (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0);
+  });
+}
+// one bar per block, signed around a baseline; the value in each bar's tooltip
+function blockBars(blocks, label) {
+  const rows = sortedBlocks(blocks), bw = 9, h = 28;
+  const vals = rows.map(([, v]) => (v === null ? 0 : v));
+  const max = Math.max(1e-9, ...vals.map(Math.abs)), neg = vals.some((v) => v < 0);
+  const base = neg ? h / 2 : h - 1, scale = (neg ? h / 2 - 1 : h - 2) / max;
+  const g = svg('svg', { class: 'blocks', width: rows.length * bw, height: h, viewBox: `0 0 ${rows.length * bw} ${h}`, role: 'img', 'aria-label': label });
+  rows.forEach(([b, v], i) => {
+    const y = v === null ? base : base - Math.max(0, v) * scale, len = v === null ? 1 : Math.max(1, Math.abs(v) * scale);
+    g.append(svg('rect', { x: i * bw + 1, y, width: bw - 2, height: len, fill: v === null ? '#555' : v < 0 ? 'var(--bad)' : 'var(--acc)' },
+      svg('title', {}, `${b} ${v === null ? 'not determined' : v.toFixed(3)}`)));
+  });
+  g.append(svg('line', { x1: 0, x2: rows.length * bw, y1: base, y2: base, stroke: '#666', 'stroke-width': 0.5 }));
+  return g;
+}
+function modelLink(name, id) {
+  return id === null || id === undefined ? el('span', {}, name || '?')
+    : el('a', { href: '?model=' + id, class: 'model-link', 'data-id': id, onclick: (e) => { e.preventDefault(); setState({ model: id }); } }, name || '?');
+}
+function lineageView(r) {
+  const l = r.lineage;
+  const pct = (x) => Math.round(x * 100) + '%';
+  return [
+    el('div', { class: 'origin' }, el('b', {}, l.origin.value), ` (confidence ${pct(l.origin.confidence)})`,
+      el('div', { class: 'why' }, l.origin.why)),
+    l.parents.length ? el('div', { class: 'parents' }, l.parents.map((p, i) => el('div', { class: 'parent' },
+      el('span', { class: 'weight' }, (p.weight >= 0 ? '×' : '−×') + Math.abs(p.weight).toFixed(3)), ' ',
+      modelLink(p.name, r.parent_ids[i]), p.blocks ? blockBars(p.blocks, `${p.name}: weight per block`) : null))) : null,
+    l.base ? el('div', {}, 'base: ', modelLink(l.base, r.base_id)) : null,
+    l.distance ? el('div', { class: 'parent' }, 'change per block: ', blockBars(l.distance, 'relative change per block')) : null,
+    el('div', { class: 'why' }, `residual ${l.residual === null ? '-' : l.residual.toFixed(2)} × the rounding floor, ${pct(l.explained)} explained` +
+      (l.linear === true ? ', a linear merge' : l.linear === false ? ', not a linear merge (TIES, DARE or similar)' : '')),
+    el('h3', {}, 'Similar models'),
+    r.similar.length ? el('div', {}, r.similar.map((s, i) => el('div', { class: 'similar' },
+      el('span', { class: 'weight' }, s.similarity.toFixed(3)), ' ', modelLink(s.model, r.similar_ids[i]),
+      blockBars(s.blocks, `${s.model}: similarity per block`),
+      s.shared_components.length ? el('div', { class: 'why' }, 'shares byte for byte: ' + s.shared_components.join(', ')) : null)))
+      : el('div', { class: 'why' }, 'no other model of its family in the catalog'),
+  ];
+}
+async function loadLineage(m, sec) {
+  let body;
+  try {
+    const r = await fetch(`/api/models/${m.id}/lineage`, { headers: { Accept: 'application/json' } });
+    body = await r.json();
+    if (!sec.isConnected) return;
+    if (r.status === 404 && body.error && body.error.code === 'no-fingerprints') {
+      sec.replaceChildren(el('h3', {}, 'Lineage'), el('div', { class: 'why' },
+        'No lineage fingerprints: only checkpoints and diffusion models scanned with hashing have them.'));
+      return;
+    }
+    if (!r.ok) throw new Error(body.error ? body.error.message : r.statusText);
+  } catch (e) {
+    if (sec.isConnected) sec.replaceChildren(el('h3', {}, 'Lineage'), el('div', { class: 'problem' }, e.message));
+    return;
+  }
+  sec.replaceChildren(el('h3', {}, 'Lineage'), ...lineageView(body).filter((x) => x));
+  sec.dataset.state = 'loaded';
+}
+function lineageSection(m) {
+  const sec = el('section', { id: 'lineage' }, el('h3', {}, 'Lineage'), el('div', { class: 'why' }, 'loading…'));
+  loadLineage(m, sec);
+  return sec;
+}
 function showDetail(m) {
   const p = $('#detail');
   const hashes = ['sha256', 'autov1', 'autov2', 'autov3', 'crc32', 'blake3'];
   const facts = ['path', 'format', 'kind', 'network', 'family', 'ecosystem', 'variant', 'prediction', 'precision', 'components', 'safety'];
   const sugg = Object.entries(m.suggested || {});
   const problems = m.problems || [];
-  p.replaceChildren(
+  p.replaceChildren(...[ // replaceChildren would write the absent sections (null) as text
     el('button', { class: 'close', onclick: () => setState({ model: null }) }, '✕'),
     el('h2', {}, m.name),
     m.preview ? el('img', { src: '/api/preview/' + m.id, style: 'max-width:100%;max-height:320px', alt: '' }) : null,
@@ -254,9 +331,10 @@ function showDetail(m) {
     m.safety && m.safety !== 'safe' ? el('section', {}, el('h3', {}, 'Safety'), el('div', { class: 'danger' }, `${m.safety}: run 'ckptdb check -v' on the file for the findings`)) : null,
     m.evidence && m.evidence.length ? el('section', {}, el('h3', {}, 'Identify evidence'), el('ul', {}, m.evidence.map((x) => el('li', {}, x)))) : null,
     familyTree(m),
+    lineageSection(m),
     m.description ? el('section', {}, el('h3', {}, 'Description'), el('div', {}, m.description)) : null,
     el('section', {}, el('h3', {}, 'Metadata'), el('pre', { class: 'meta' }, JSON.stringify(m.metadata || {}, null, 1))),
-  );
+  ].filter((x) => x));
   p.hidden = false;
 }
 async function openDetail(id) {

@@ -298,5 +298,12 @@ int ckpt_catalog_lineage_nearest(struct ckpt_catalog *c, const struct ckpt_linea
                                  int64_t self, size_t keep, struct ckpt_lineage_cands *out,
                                  struct ckpt_error *err);
 void ckpt_lineage_cands_release(struct ckpt_lineage_cands *r);
+/* Model `id`'s lineage and its `top` (1..64) most similar models in one JSON object:
+ * {"id", "lineage": <`ckptdb lineage --json`>, "similar": <`ckptdb similar --json --top TOP`>,
+ * "parent_ids": [model ids of lineage.parents], "base_id": id or null, "similar_ids": [...]}
+ * (the same candidate sets and calls as the CLI over the catalog). CKPT_E_NOTFOUND when the
+ * model has no fingerprint. */
+int ckpt_catalog_lineage_report(struct ckpt_catalog *c, int64_t id, size_t top, struct ckpt_json *j,
+                                struct ckpt_error *err);
 
 #endif

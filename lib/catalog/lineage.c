@@ -415,3 +415,70 @@ int ckpt_cat_lineage_suggest(struct ckpt_catalog *c, int64_t since_ns, struct ck
     free(ids);
     return rc;
 }
+
+/* ---- lineage and similar of one catalog model, together (the web page's detail panel) ---- */
+
+static void ids_json(struct ckpt_json *j, const char *key, const struct ckpt_lineage_cands *c,
+                     const size_t *idx, size_t n)
+{
+    ckpt_json_key(j, key);
+    ckpt_json_arr_begin(j);
+    for (size_t i = 0; i < n; i++)
+        ckpt_json_i64(j, c->ids[idx[i]]);
+    ckpt_json_arr_end(j);
+}
+
+int ckpt_catalog_lineage_report(struct ckpt_catalog *c, int64_t id, size_t top, struct ckpt_json *j,
+                                struct ckpt_error *err)
+{
+    struct ckpt_lineage_fp *q = NULL;
+    struct ckpt_lineage_cands cands = {0};
+    struct ckpt_lineage_result lr;
+    struct ckpt_lineage_similar_result sr = {0};
+    memset(&lr, 0, sizeof lr);
+    int have_lr = 0;
+    if (top < 1 || top > 64)
+        return ckpt_error_set(err, CKPT_E_ARG, "similar: between 1 and 64 models");
+    int rc = ckpt_catalog_lineage_fp(c, id, &q, err);
+    /* the same candidate sets as `ckptdb lineage` (32 nearest) and `similar` (64 or 4 x top) */
+    size_t keep = top * 4 > 64 ? top * 4 : 64;
+    if (!rc)
+        rc = ckpt_catalog_lineage_nearest(c, q, id, keep, &cands, err);
+    if (!rc) {
+        rc = ckpt_lineage_explain(q, (const struct ckpt_lineage_fp *const *)cands.fps,
+                                  cands.n < 32 ? cands.n : 32, NULL, &lr, err);
+        have_lr = rc == CKPT_OK;
+    }
+    if (!rc)
+        rc = ckpt_lineage_similar(q, (const struct ckpt_lineage_fp *const *)cands.fps, cands.n,
+                                  NULL, top, &sr, err);
+    if (!rc) {
+        size_t idx[CKPT_LINEAGE_MAX_PARENTS > 64 ? CKPT_LINEAGE_MAX_PARENTS : 64];
+        ckpt_json_obj_begin(j);
+        ckpt_json_key(j, "id");
+        ckpt_json_i64(j, id);
+        ckpt_json_key(j, "lineage");
+        ckpt_lineage_result_json(&lr, ckpt_lineage_fp_label(q), (const char *const *)cands.names,
+                                 (const char *const *)cands.shas, j);
+        ckpt_json_key(j, "similar");
+        ckpt_lineage_similar_json(&sr, (const char *const *)cands.names, j);
+        for (size_t i = 0; i < lr.n_parents; i++)
+            idx[i] = lr.parents[i].index;
+        ids_json(j, "parent_ids", &cands, idx, lr.n_parents);
+        ckpt_json_key(j, "base_id");
+        if (lr.base >= 0)
+            ckpt_json_i64(j, cands.ids[lr.base]);
+        else
+            ckpt_json_null(j);
+        for (size_t i = 0; i < sr.n; i++)
+            idx[i] = sr.matches[i].index;
+        ids_json(j, "similar_ids", &cands, idx, sr.n);
+        ckpt_json_obj_end(j);
+    }
+    ckpt_lineage_similar_release(&sr);
+    if (have_lr)
+        ckpt_lineage_result_release(&lr);
+    ckpt_lineage_cands_release(&cands);
+    ckpt_lineage_fp_free(q);
+    return rc;
+}

@@ -1,6 +1,7 @@
 // The page in headless Debian chromium (playwright-core): load, filter by output and realism,
 // search, open a model, set a field and see it persist after a reload, accept a suggestion,
-// open the choose panel; screenshots of the grid and the detail panel go to SHOTS.
+// see a merge's Lineage section (parents with per-block bars, similar models, a parent's link)
+// and a model without fingerprints say so, open the choose panel; screenshots of the grid and the detail panel go to SHOTS.
 // usage: node page.js URL SHOTS_DIR   (prints "N passed, N failed"; exit 1 on any failure)
 'use strict';
 const { chromium } = require('playwright-core');
@@ -91,6 +92,41 @@ function check(name, cond, why) {
       check('accept a suggestion', v === withSugg.suggested[field].value, `${field}: ${v}`);
     } else {
       check('a model with a suggestion exists', false, 'none in the test catalog');
+    }
+
+    // Lineage section: the demo family's weighted sum (scanned with hashing by browser.sh)
+    const fam = await (await page.request.get(url + 'api/models?q=lineageBlendMix_v10')).json();
+    const blend = fam.models.find((x) => x.name === 'lineageBlendMix_v10');
+    check('the family is in the catalog', !!blend, JSON.stringify(fam.models.map((x) => x.name)));
+    if (blend) {
+      const want = await (await page.request.get(`${url}api/models/${blend.id}/lineage`)).json();
+      await page.goto(url + '?model=' + blend.id);
+      await page.waitForSelector('#lineage[data-state="loaded"]');
+      const text = await page.locator('#lineage .origin').innerText();
+      check('lineage origin', text.startsWith('merge') && text.includes(want.lineage.origin.why), text);
+      check('lineage parents', await page.locator('#lineage .parent .model-link').count() === want.lineage.parents.length &&
+        want.lineage.parents.length === 2, `${want.lineage.parents.length} parents`);
+      check('per-block bars', await page.locator('#lineage .parent svg.blocks rect').count() ===
+        want.lineage.parents.reduce((n, p) => n + Object.keys(p.blocks).length, 0));
+      check('similar models', await page.locator('#lineage .similar').count() === want.similar.length && want.similar.length > 0,
+        `${want.similar.length} similar`);
+      check('no stray null text', !/null/.test(await page.locator('#detail').innerText()));
+      check('shared components', (await page.locator('#lineage .similar').first().innerText()).includes('vae'));
+      await page.locator('#lineage').scrollIntoViewIfNeeded();
+      await page.screenshot({ path: `${shots}/lineage.png` });
+      const first = page.locator('#lineage .parent .model-link').first();
+      const parentName = await first.innerText();
+      await first.click();
+      await page.waitForFunction((n) => document.querySelector('#detail h2')?.textContent === n, parentName);
+      check('parent link opens its detail', new URL(page.url()).searchParams.get('model') === String(want.parent_ids[0]));
+    }
+    const plain = all.models.find((x) => x.name === 'realisticVision_v51');
+    if (plain) {
+      await page.goto(url + '?model=' + plain.id);
+      await page.waitForFunction(() => /No lineage fingerprints/.test(document.querySelector('#lineage')?.textContent || ''));
+      check('no fingerprints said', true);
+    } else {
+      check('a model scanned without hashing exists', false, 'realisticVision_v51 not in the catalog');
     }
 
     // choose panel

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The page in headless chromium (tests/browser/page.js, playwright-core) against `ckptdb serve`
-# over a temporary catalog of the catalog tests' library. Screenshots go to BUILD/screenshots/.
+# over a temporary catalog of the catalog tests' library and a small family tree (lineage).
+# Screenshots go to BUILD/screenshots/.
 # Skipped (saying so) only when /usr/bin/chromium or tests/browser/node_modules/playwright-core
 # is missing; `make test` installs both (scripts/install-deps.sh).
 . "$(dirname "$0")/common.bash"
@@ -19,6 +20,9 @@ trap cleanup EXIT
 bash "$CKPT_SRC/tests/catalog/make-library.sh" "$CKPT_BUILD" "$work/lib" >/dev/null
 export CKPTDB_DB=$work/catalog.sqlite CKPTDB_HOST=testhost
 "$CKPT_BIN" scan --no-hash "$work/lib" >/dev/null 2>&1
+# a small family tree scanned with hashing: its models have lineage fingerprints
+/usr/bin/python3 "$CKPT_SRC/tests/lineage/make_family.py" "$CKPT_SHARED" "$work/family" --demo
+"$CKPT_BIN" scan "$work/family" >/dev/null 2>&1
 # chosen values to filter on (the library's models only have suggestions)
 "$CKPT_BIN" set realisticVision_v51 output=photorealistic realism=realistic >/dev/null 2>&1
 "$CKPT_BIN" set animeMix_v3 output=anime realism=2D,2.5D >/dev/null 2>&1

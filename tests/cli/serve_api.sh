@@ -2,9 +2,10 @@
 # `ckptdb serve` end to end with curl: a server on a free loopback port over a temporary catalog
 # of the catalog tests' library (tests/catalog/make-library.sh). The API gives what the CLI gives
 # (list filters, show, set/tag/accept with the same validation, choose, dupes, stats, facets,
-# previews by id), and the security layer refuses, changing nothing: a write without the token,
-# with a foreign Origin, with a foreign Host, an over-long body and URL, path-like preview ids,
-# and a slow client does not stall the others.
+# previews by id, lineage + similar of a small family scanned with hashing), and the security
+# layer refuses, changing nothing: a write without the token, with a foreign Origin, with a
+# foreign Host, an over-long body and URL, path-like preview ids, and a slow client does not
+# stall the others.
 . "$(dirname "$0")/common.bash"
 work=$(mktemp -d /tmp/ckpt-serve-api.XXXXXX)
 pid=
@@ -17,6 +18,10 @@ lib=$work/lib
 bash "$CKPT_SRC/tests/catalog/make-library.sh" "$CKPT_BUILD" "$lib" >/dev/null
 export CKPTDB_DB=$work/catalog.sqlite CKPTDB_HOST=testhost
 "$CKPT_BIN" scan --no-hash "$lib" >/dev/null 2>&1
+# a small family tree (base, two fine-tunes, their weighted sum) scanned with hashing, so that
+# its models have lineage fingerprints
+/usr/bin/python3 "$CKPT_SRC/tests/lineage/make_family.py" "$CKPT_SHARED" "$work/family" --demo
+"$CKPT_BIN" scan "$work/family" >/dev/null 2>&1
 
 "$CKPT_BIN" serve --json --listen 127.0.0.1:0 >"$work/out" 2>"$work/err" &
 pid=$!
@@ -111,6 +116,21 @@ want=$("$CKPT_BIN" show "$sid" --json | jq -r ".suggested[\"$field\"].value")
 got=$(post "models/$sid/accept" "{\"fields\":[\"$field\"]}" | jq -r ".$field | if type == \"array\" then join(\",\") else . end")
 expect "accept" "$want" "$got"
 expect "list sees the write" 1 "$(get "${url}api/models?output=anime" | jq "[.models[].id] | index($id) != null" | grep -c true)"
+
+# ---- lineage: the CLI's lineage --json and similar --json --top 5, with model ids ---------------
+lid=$("$CKPT_BIN" list --json | jq '.[] | select(.name == "lineageBlendMix_v10") | .id')
+lin=$(get "${url}api/models/$lid/lineage")
+expect "lineage" "$("$CKPT_BIN" --json lineage "$lid" | jq -cS .)" "$(jq -cS .lineage <<<"$lin")"
+expect "lineage similar" "$("$CKPT_BIN" --json similar --top 5 "$lid" | jq -cS .)" "$(jq -cS .similar <<<"$lin")"
+expect "lineage is a merge" merge "$(jq -r .lineage.origin.value <<<"$lin")"
+expect "lineage parent ids" "$(jq -c '[.lineage.parents[].name]' <<<"$lin")" \
+  "$(for i in $(jq '.parent_ids[]' <<<"$lin"); do "$CKPT_BIN" show "$i" --json | jq .name; done | jq -sc .)"
+expect "lineage similar ids" "$(jq -c '[.similar[].model]' <<<"$lin")" \
+  "$(for i in $(jq '.similar_ids[]' <<<"$lin"); do "$CKPT_BIN" show "$i" --json | jq .name; done | jq -sc .)"
+expect "lineage without fingerprints" "404 no-fingerprints" \
+  "$(code "${url}api/models/$id/lineage") $(get "${url}api/models/$id/lineage" | jq -r .error.code)"
+expect "lineage of an unknown model" 404 "$(code "${url}api/models/999999/lineage")"
+expect "lineage is read-only" 405 "$(post "models/$lid/lineage" '{}' -o /dev/null -w '%{http_code}')"
 
 # ---- a slow client does not stall the others ---------------------------------------------------
 /usr/bin/python3 - "$hostport" <<'PY' &
