@@ -41,6 +41,11 @@ golden "$g/list-bad-filter.txt" "$(ck list --realism flat)"
 golden "$g/list-bad-sort.txt" "$(ck list --sort colour)"
 golden "$g/search.txt" "$(ck search great hand | norm)"
 golden "$g/search-sidecar.txt" "$(ck search analog | norm)"
+# nothing matched: no rows (an empty result once printed every model)
+n=$("$CKPT_BIN" search zzqqxxnothing | grep -c '^[0-9]' || true)
+[ "$n" = 0 ] && ok search-none || fail search-none "a search matching nothing printed $n rows"
+n=$("$CKPT_BIN" --json list --min-rating 5 --output anime --realism realistic --tag nosuchtag | $py -c 'import json,sys; print(len(json.load(sys.stdin)))')
+[ "$n" = 0 ] && ok list-none || fail list-none "a list matching nothing printed $n models"
 golden "$g/choose.txt" "$(ck choose --output anime --realism 2D | norm)"
 golden "$g/choose-json.txt" "$(ck choose --output photorealistic --top 2 --json | norm)"
 golden "$g/dupes.txt" "$(ck dupes | norm)"
