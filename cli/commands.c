@@ -281,7 +281,8 @@ const struct cli_command cli_commands[] = {
      "float64 and rounded once. A network for another family is refused; modules without a\n"
      "target in the checkpoint are counted and reported. WEIGHT defaults to 1.\n",
      cmd_bake},
-    {"sidecars", "write the catalog's facts into A1111 / Civitai Helper / Stability Matrix sidecars",
+    {"sidecars",
+     "write the catalog's facts into A1111 / Civitai Helper / Stability Matrix sidecars",
      "sidecars --write FORMAT[,FORMAT] [--dry-run] [-v] [--json] [MODEL...]\n"
      "\n"
      "Merges each model's catalog facts (trigger words, note, description, base model, type,\n"
