@@ -128,7 +128,9 @@ int cmd_scan(struct cli_ctx *ctx, int argc, char **argv)
         cli_error("%s", err.msg);
         return cli_status_exit(rc);
     }
-    if (rc == CKPT_E_IO && !s.failed) {
+    /* an I/O failure that is not a file's (already logged): the catalog's, which stopped the
+       scan before every file was handled */
+    if (rc == CKPT_E_IO && (!s.failed || s.files_done < s.files_total)) {
         cli_error("%s", err.msg);
         return EXIT_INPUT;
     }

@@ -3,33 +3,38 @@
 #ifndef CKPT_CATALOG_INTERNAL_H
 #define CKPT_CATALOG_INTERNAL_H
 
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "db.h"
 #include "ckptdb/catalog.h"
 #include "ckptdb/hash.h"
 
 struct ckpt_catalog {
-    sqlite3 *db;
-    char *path;
+    struct ckpt_db *db;
+    char *path; /* as shown to the user: a PostgreSQL URL with its password masked */
     int readonly;
     /* statements reused by ckpt_catalog_model_get (listing 1,000s of models) */
-    sqlite3_stmt *st_model, *st_sugg, *st_parents;
+    struct ckpt_st *st_model, *st_sugg, *st_parents;
 };
 
 /* Run SQL without results; CKPT_E_IO naming the database on failure. */
 int ckpt_cat_exec(struct ckpt_catalog *c, const char *sql, struct ckpt_error *err);
-int ckpt_cat_prepare(struct ckpt_catalog *c, const char *sql, sqlite3_stmt **st,
+int ckpt_cat_prepare(struct ckpt_catalog *c, const char *sql, struct ckpt_st **st,
                      struct ckpt_error *err);
-/* Map an SQLite failure to a one-line error (locked, read-only, full disk, corrupt). */
+/* Map a database failure (a CKPT_DB_E* code) to a one-line error (locked, read-only, full disk,
+ * corrupt, connection lost). */
 int ckpt_cat_sqlerr(struct ckpt_catalog *c, int rc, const char *what, struct ckpt_error *err);
 int ckpt_cat_begin(struct ckpt_catalog *c, struct ckpt_error *err);
 int ckpt_cat_commit(struct ckpt_catalog *c, struct ckpt_error *err);
 void ckpt_cat_rollback(struct ckpt_catalog *c);
 /* Copy of a column's text, or NULL. */
-char *ckpt_cat_coldup(sqlite3_stmt *st, int col);
-void ckpt_cat_bind_text(sqlite3_stmt *st, int i, const char *s); /* NULL binds NULL */
+char *ckpt_cat_coldup(struct ckpt_st *st, int col);
+/* 1 when the catalog is on PostgreSQL. */
+static inline int ckpt_cat_is_pg(const struct ckpt_catalog *c)
+{
+    return c->db->kind == CKPT_DB_PG;
+}
 
 /* Rebuild the full-text row of one model (after any change to it). */
 int ckpt_cat_fts_refresh(struct ckpt_catalog *c, int64_t model_id, struct ckpt_error *err);

@@ -22,12 +22,12 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int step_done(struct ckpt_catalog *c, sqlite3_stmt *st, const char *what,
+static int step_done(struct ckpt_catalog *c, struct ckpt_st *st, const char *what,
                      struct ckpt_error *err)
 {
-    int s = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return s == SQLITE_DONE || s == SQLITE_ROW ? CKPT_OK : ckpt_cat_sqlerr(c, s, what, err);
+    int s = ckpt_st_step(st);
+    ckpt_st_finalize(st);
+    return s == CKPT_DB_DONE || s == CKPT_DB_ROW ? CKPT_OK : ckpt_cat_sqlerr(c, s, what, err);
 }
 
 /* the model's default name: the file's base name without its extension */
@@ -55,32 +55,53 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
 {
     const struct stat *st = stp;
     int64_t model_id = 0;
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     int rc;
     char *name = stem_name(path, is_dir);
     if (!name)
         return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
     int64_t t = now_ns();
+    if (!file_id) {
+        /* another scanner (another process, or another machine's under the same host name)
+           may have recorded this path since the walk looked: take its record */
+        if ((rc = ckpt_cat_prepare(c, ckpt_db_sql(c->db, CKPT_SQL_FILE_ID), &q, err)))
+            goto out;
+        ckpt_st_bind_text(q, 1, host);
+        ckpt_st_bind_text(q, 2, path);
+        int s = ckpt_st_step(q);
+        if (s == CKPT_DB_ROW)
+            file_id = ckpt_st_i64(q, 0);
+        ckpt_st_finalize(q);
+        if (s != CKPT_DB_ROW && s != CKPT_DB_DONE) {
+            rc = ckpt_cat_sqlerr(c, s, "recording a file", err);
+            goto out;
+        }
+    }
     if (file_id) {
         if ((rc = ckpt_cat_prepare(c, "SELECT model_id FROM files WHERE id = ?", &q, err)))
             goto out;
-        sqlite3_bind_int64(q, 1, file_id);
-        if (sqlite3_step(q) == SQLITE_ROW)
-            model_id = sqlite3_column_int64(q, 0);
-        sqlite3_finalize(q);
+        ckpt_st_bind_i64(q, 1, file_id);
+        if (ckpt_st_step(q) == CKPT_DB_ROW)
+            model_id = ckpt_st_i64(q, 0);
+        ckpt_st_finalize(q);
     }
     if (!model_id) {
         if ((rc = ckpt_cat_prepare(c,
                                    "INSERT INTO models(name, created_ns, updated_ns) "
-                                   "VALUES(?, ?, ?)",
+                                   "VALUES(?, ?, ?) RETURNING id",
                                    &q, err)))
             goto out;
-        sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(q, 2, t);
-        sqlite3_bind_int64(q, 3, t);
-        if ((rc = step_done(c, q, "adding a model", err)))
+        ckpt_st_bind_text(q, 1, name);
+        ckpt_st_bind_i64(q, 2, t);
+        ckpt_st_bind_i64(q, 3, t);
+        int s = ckpt_st_step(q);
+        if (s == CKPT_DB_ROW)
+            model_id = ckpt_st_i64(q, 0);
+        ckpt_st_finalize(q);
+        if (s != CKPT_DB_ROW) {
+            rc = ckpt_cat_sqlerr(c, s, "adding a model", err);
             goto out;
-        model_id = sqlite3_last_insert_rowid(c->db);
+        }
     }
     char *meta = a->ok ? ckpt_analysis_meta_json(a) : NULL;
     const char *sql_new =
@@ -88,9 +109,9 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
         " network, family, ecosystem, variant, prediction, precision, components, tensor_count,"
         " parameter_count, fingerprint, sha256, autov1, autov2, autov3, crc32, blake3, safety,"
         " problems, evidence, metadata, error, sidecars, site_tags, site_base_model, missing,"
-        " scanned_ns, safety_findings, id) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
+        " scanned_ns, safety_findings) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
         "?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,0,?35,"
-        "?37,NULL)";
+        "?37)";
     const char *sql_upd =
         "UPDATE files SET model_id=?1, host=?2, path=?3, is_dir=?4, size=?5, mtime_ns=?6, dev=?7,"
         " ino=?8, format=?9, kind=?10, network=?11, family=?12, ecosystem=?13, variant=?14,"
@@ -105,47 +126,47 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
         goto out;
     }
     const struct ckpt_hash_result *h = &a->hash;
-    sqlite3_bind_int64(q, 1, model_id);
-    ckpt_cat_bind_text(q, 2, host);
-    ckpt_cat_bind_text(q, 3, path);
-    sqlite3_bind_int(q, 4, is_dir);
-    sqlite3_bind_int64(q, 5, (int64_t)st->st_size);
-    sqlite3_bind_int64(q, 6, (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec);
-    sqlite3_bind_int64(q, 7, (int64_t)st->st_dev);
-    sqlite3_bind_int64(q, 8, (int64_t)st->st_ino);
-    ckpt_cat_bind_text(q, 9, a->format);
-    ckpt_cat_bind_text(q, 10, a->kind);
-    ckpt_cat_bind_text(q, 11, a->network);
-    ckpt_cat_bind_text(q, 12, a->family);
-    ckpt_cat_bind_text(q, 13, a->ecosystem);
-    ckpt_cat_bind_text(q, 14, a->variant);
-    ckpt_cat_bind_text(q, 15, a->prediction);
-    ckpt_cat_bind_text(q, 16, a->precision);
-    ckpt_cat_bind_text(q, 17, a->components);
+    ckpt_st_bind_i64(q, 1, model_id);
+    ckpt_st_bind_text(q, 2, host);
+    ckpt_st_bind_text(q, 3, path);
+    ckpt_st_bind_i64(q, 4, is_dir);
+    ckpt_st_bind_i64(q, 5, (int64_t)st->st_size);
+    ckpt_st_bind_i64(q, 6, (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec);
+    ckpt_st_bind_i64(q, 7, (int64_t)st->st_dev);
+    ckpt_st_bind_i64(q, 8, (int64_t)st->st_ino);
+    ckpt_st_bind_text(q, 9, a->format);
+    ckpt_st_bind_text(q, 10, a->kind);
+    ckpt_st_bind_text(q, 11, a->network);
+    ckpt_st_bind_text(q, 12, a->family);
+    ckpt_st_bind_text(q, 13, a->ecosystem);
+    ckpt_st_bind_text(q, 14, a->variant);
+    ckpt_st_bind_text(q, 15, a->prediction);
+    ckpt_st_bind_text(q, 16, a->precision);
+    ckpt_st_bind_text(q, 17, a->components);
     if (a->ok) {
-        sqlite3_bind_int64(q, 18, (int64_t)a->tensor_count);
-        sqlite3_bind_int64(q, 19, (int64_t)a->parameter_count);
+        ckpt_st_bind_i64(q, 18, (int64_t)a->tensor_count);
+        ckpt_st_bind_i64(q, 19, (int64_t)a->parameter_count);
     }
-    ckpt_cat_bind_text(q, 20, a->fingerprint[0] ? a->fingerprint : NULL);
+    ckpt_st_bind_text(q, 20, a->fingerprint[0] ? a->fingerprint : NULL);
     int hs = a->hashed;
-    ckpt_cat_bind_text(q, 21, hs && (h->computed & CKPT_HASH_SHA256) ? h->sha256 : NULL);
-    ckpt_cat_bind_text(q, 22, hs && (h->computed & CKPT_HASH_AUTOV1) ? h->autov1 : NULL);
-    ckpt_cat_bind_text(q, 23, hs && (h->computed & CKPT_HASH_AUTOV2) ? h->autov2 : NULL);
-    ckpt_cat_bind_text(q, 24, hs && h->has_autov3 ? h->autov3 : NULL);
-    ckpt_cat_bind_text(q, 25, hs && (h->computed & CKPT_HASH_CRC32) ? h->crc32 : NULL);
-    ckpt_cat_bind_text(q, 26, hs && (h->computed & CKPT_HASH_BLAKE3) ? h->blake3 : NULL);
-    ckpt_cat_bind_text(q, 27, a->safety);
-    ckpt_cat_bind_text(q, 37, a->safety_findings);
-    ckpt_cat_bind_text(q, 28, a->problems);
-    ckpt_cat_bind_text(q, 29, a->evidence);
-    ckpt_cat_bind_text(q, 30, meta);
-    ckpt_cat_bind_text(q, 31, a->ok ? NULL : (a->error ? a->error : "could not be read"));
-    ckpt_cat_bind_text(q, 32, a->side.paths);
-    ckpt_cat_bind_text(q, 33, a->side.tags);
-    ckpt_cat_bind_text(q, 34, a->side.base_model);
-    sqlite3_bind_int64(q, 35, t);
+    ckpt_st_bind_text(q, 21, hs && (h->computed & CKPT_HASH_SHA256) ? h->sha256 : NULL);
+    ckpt_st_bind_text(q, 22, hs && (h->computed & CKPT_HASH_AUTOV1) ? h->autov1 : NULL);
+    ckpt_st_bind_text(q, 23, hs && (h->computed & CKPT_HASH_AUTOV2) ? h->autov2 : NULL);
+    ckpt_st_bind_text(q, 24, hs && h->has_autov3 ? h->autov3 : NULL);
+    ckpt_st_bind_text(q, 25, hs && (h->computed & CKPT_HASH_CRC32) ? h->crc32 : NULL);
+    ckpt_st_bind_text(q, 26, hs && (h->computed & CKPT_HASH_BLAKE3) ? h->blake3 : NULL);
+    ckpt_st_bind_text(q, 27, a->safety);
+    ckpt_st_bind_text(q, 37, a->safety_findings);
+    ckpt_st_bind_text(q, 28, a->problems);
+    ckpt_st_bind_text(q, 29, a->evidence);
+    ckpt_st_bind_text(q, 30, meta);
+    ckpt_st_bind_text(q, 31, a->ok ? NULL : (a->error ? a->error : "could not be read"));
+    ckpt_st_bind_text(q, 32, a->side.paths);
+    ckpt_st_bind_text(q, 33, a->side.tags);
+    ckpt_st_bind_text(q, 34, a->side.base_model);
+    ckpt_st_bind_i64(q, 35, t);
     if (file_id)
-        sqlite3_bind_int64(q, 36, file_id);
+        ckpt_st_bind_i64(q, 36, file_id);
     rc = step_done(c, q, "recording a file", err);
     free(meta);
     if (rc)
@@ -160,13 +181,13 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
                                " WHERE id = ?1",
                                &q, err)))
         goto out;
-    sqlite3_bind_int64(q, 1, model_id);
-    ckpt_cat_bind_text(q, 2, a->side.description);
-    ckpt_cat_bind_text(q, 3, a->side.preview);
-    ckpt_cat_bind_text(q, 4, a->side.source);
-    ckpt_cat_bind_text(q, 5, a->side.source_url);
-    ckpt_cat_bind_text(q, 6, a->side.trigger_words);
-    sqlite3_bind_int64(q, 7, t);
+    ckpt_st_bind_i64(q, 1, model_id);
+    ckpt_st_bind_text(q, 2, a->side.description);
+    ckpt_st_bind_text(q, 3, a->side.preview);
+    ckpt_st_bind_text(q, 4, a->side.source);
+    ckpt_st_bind_text(q, 5, a->side.source_url);
+    ckpt_st_bind_text(q, 6, a->side.trigger_words);
+    ckpt_st_bind_i64(q, 7, t);
     if ((rc = step_done(c, q, "recording sidecar facts", err)))
         goto out;
     /* suggestions and parents are recomputed from what the file says now */
@@ -181,7 +202,7 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
     for (int i = 0; i < 2 && !rc; i++) {
         if ((rc = ckpt_cat_prepare(c, clear[i], &q, err)))
             break;
-        sqlite3_bind_int64(q, 1, model_id);
+        ckpt_st_bind_i64(q, 1, model_id);
         rc = step_done(c, q, "replacing suggestions", err);
     }
     for (size_t i = 0; i < so.n && !rc; i++) {
@@ -190,11 +211,11 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
                                    " why) VALUES(?, ?, ?, ?, ?)",
                                    &q, err)))
             break;
-        sqlite3_bind_int64(q, 1, model_id);
-        ckpt_cat_bind_text(q, 2, so.s[i].field);
-        ckpt_cat_bind_text(q, 3, so.s[i].value);
-        sqlite3_bind_double(q, 4, so.s[i].confidence);
-        ckpt_cat_bind_text(q, 5, so.s[i].why);
+        ckpt_st_bind_i64(q, 1, model_id);
+        ckpt_st_bind_text(q, 2, so.s[i].field);
+        ckpt_st_bind_text(q, 3, so.s[i].value);
+        ckpt_st_bind_double(q, 4, so.s[i].confidence);
+        ckpt_st_bind_text(q, 5, so.s[i].why);
         rc = step_done(c, q, "recording suggestions", err);
     }
     for (size_t i = 0; i < so.n_parents && !rc; i++) {
@@ -203,12 +224,12 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
                                    " VALUES(?, ?, ?, ?, ?)",
                                    &q, err)))
             break;
-        sqlite3_bind_int64(q, 1, model_id);
-        sqlite3_bind_int64(q, 2, (int64_t)i);
-        ckpt_cat_bind_text(q, 3, so.parents[i].sha256);
-        ckpt_cat_bind_text(q, 4, so.parents[i].name);
+        ckpt_st_bind_i64(q, 1, model_id);
+        ckpt_st_bind_i64(q, 2, (int64_t)i);
+        ckpt_st_bind_text(q, 3, so.parents[i].sha256);
+        ckpt_st_bind_text(q, 4, so.parents[i].name);
         if (!isnan(so.parents[i].weight))
-            sqlite3_bind_double(q, 5, so.parents[i].weight);
+            ckpt_st_bind_double(q, 5, so.parents[i].weight);
         rc = step_done(c, q, "recording merge parents", err);
     }
     ckpt_suggest_release(&so);
@@ -227,21 +248,21 @@ out:
     " f.sha256, f.autov1, f.autov2, f.autov3, f.crc32, f.blake3, f.fingerprint, f.safety,"         \
     " m.origin, m.output, m.realism, m.subjects,"                                                  \
     " (SELECT group_concat(tag, ',') FROM (SELECT tag FROM tags t WHERE t.model_id = m.id"         \
-    " ORDER BY tag)), m.source, m.source_url, m.note, m.trigger_words, m.rating, m.settings,"      \
+    " ORDER BY tag) AS st), m.source, m.source_url, m.note, m.trigger_words, m.rating, "           \
+    "m.settings,"                                                                                  \
     " f.metadata, f.problems, f.evidence, m.description, m.preview, f.sidecars, f.error,"          \
     " coalesce(f.missing, 1), f.safety_findings"
 
 /* A cached statement, prepared on first use and reset for the next (finalized at close). */
-static int cached(struct ckpt_catalog *c, sqlite3_stmt **slot, const char *sql, sqlite3_stmt **st,
-                  struct ckpt_error *err)
+static int cached(struct ckpt_catalog *c, struct ckpt_st **slot, const char *sql,
+                  struct ckpt_st **st, struct ckpt_error *err)
 {
     if (!*slot) {
-        int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
-        if (rc != SQLITE_OK)
-            return ckpt_cat_sqlerr(c, rc, "preparing a query", err);
+        int rc = ckpt_cat_prepare(c, sql, slot, err);
+        if (rc)
+            return rc;
     }
-    sqlite3_reset(*slot);
-    sqlite3_clear_bindings(*slot);
+    ckpt_st_reset(*slot);
     *st = *slot;
     return CKPT_OK;
 }
@@ -250,28 +271,28 @@ int ckpt_catalog_model_get(struct ckpt_catalog *c, int64_t id, struct ckpt_model
                            struct ckpt_error *err)
 {
     memset(m, 0, sizeof *m);
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     int rc = cached(c, &c->st_model,
                     "SELECT " MODEL_COLS " FROM models m LEFT JOIN files f ON f.model_id = m.id"
                     " WHERE m.id = ? ORDER BY f.missing, f.id LIMIT 1",
                     &q, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(q, 1, id);
-    int s = sqlite3_step(q);
-    if (s != SQLITE_ROW) {
-        sqlite3_reset(q);
-        if (s == SQLITE_DONE)
+    ckpt_st_bind_i64(q, 1, id);
+    int s = ckpt_st_step(q);
+    if (s != CKPT_DB_ROW) {
+        ckpt_st_reset(q);
+        if (s == CKPT_DB_DONE)
             return ckpt_error_set(err, CKPT_E_NOTFOUND, "no model with id %lld", (long long)id);
         return ckpt_cat_sqlerr(c, s, "reading a model", err);
     }
     int k = 0;
-    m->id = sqlite3_column_int64(q, k++);
+    m->id = ckpt_st_i64(q, k++);
     char **strs1[] = {&m->name, &m->path};
     for (size_t i = 0; i < 2; i++)
         *strs1[i] = ckpt_cat_coldup(q, k++);
-    m->size = (uint64_t)sqlite3_column_int64(q, k++);
-    m->mtime_ns = sqlite3_column_int64(q, k++);
+    m->size = (uint64_t)ckpt_st_i64(q, k++);
+    m->mtime_ns = ckpt_st_i64(q, k++);
     char **strs2[] = {&m->format,     &m->kind,         &m->network,    &m->family,
                       &m->ecosystem,  &m->variant,      &m->prediction, &m->precision,
                       &m->components, &m->sha256,       &m->autov1,     &m->autov2,
@@ -281,14 +302,14 @@ int ckpt_catalog_model_get(struct ckpt_catalog *c, int64_t id, struct ckpt_model
                       &m->note,       &m->trigger_words};
     for (size_t i = 0; i < sizeof strs2 / sizeof strs2[0]; i++)
         *strs2[i] = ckpt_cat_coldup(q, k++);
-    m->rating = sqlite3_column_int(q, k++);
+    m->rating = ckpt_st_int(q, k++);
     char **strs3[] = {&m->settings,    &m->metadata, &m->problems, &m->evidence,
                       &m->description, &m->preview,  &m->sidecars, &m->error};
     for (size_t i = 0; i < sizeof strs3 / sizeof strs3[0]; i++)
         *strs3[i] = ckpt_cat_coldup(q, k++);
-    m->missing = sqlite3_column_int(q, k++);
+    m->missing = ckpt_st_int(q, k++);
     m->safety_findings = ckpt_cat_coldup(q, k++);
-    sqlite3_reset(q);
+    ckpt_st_reset(q);
     /* the best suggestion of each field */
     rc = cached(c, &c->st_sugg,
                 "SELECT field, value, confidence, why FROM suggestions WHERE"
@@ -296,9 +317,9 @@ int ckpt_catalog_model_get(struct ckpt_catalog *c, int64_t id, struct ckpt_model
                 &q, err);
     if (rc)
         goto fail;
-    sqlite3_bind_int64(q, 1, id);
-    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-        const char *f = (const char *)sqlite3_column_text(q, 0);
+    ckpt_st_bind_i64(q, 1, id);
+    while ((s = ckpt_st_step(q)) == CKPT_DB_ROW) {
+        const char *f = ckpt_st_text(q, 0);
         if (m->n_suggested && strcmp(m->suggested[m->n_suggested - 1].field, f) == 0)
             continue;
         struct ckpt_suggestion *ns =
@@ -309,10 +330,10 @@ int ckpt_catalog_model_get(struct ckpt_catalog *c, int64_t id, struct ckpt_model
         struct ckpt_suggestion *sg = &m->suggested[m->n_suggested++];
         sg->field = ckpt_cat_coldup(q, 0);
         sg->value = ckpt_cat_coldup(q, 1);
-        sg->confidence = sqlite3_column_double(q, 2);
+        sg->confidence = ckpt_st_double(q, 2);
         sg->why = ckpt_cat_coldup(q, 3);
     }
-    sqlite3_reset(q);
+    ckpt_st_reset(q);
     rc = cached(c, &c->st_parents,
                 "SELECT p.sha256, coalesce(p.name, (SELECT m2.name FROM files f2 JOIN"
                 " models m2 ON m2.id = f2.model_id WHERE f2.sha256 = p.sha256 LIMIT 1)),"
@@ -320,8 +341,8 @@ int ckpt_catalog_model_get(struct ckpt_catalog *c, int64_t id, struct ckpt_model
                 &q, err);
     if (rc)
         goto fail;
-    sqlite3_bind_int64(q, 1, id);
-    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+    ckpt_st_bind_i64(q, 1, id);
+    while ((s = ckpt_st_step(q)) == CKPT_DB_ROW) {
         struct ckpt_parent *np = realloc(m->parents, (m->n_parents + 1) * sizeof *m->parents);
         if (!np)
             break;
@@ -329,9 +350,9 @@ int ckpt_catalog_model_get(struct ckpt_catalog *c, int64_t id, struct ckpt_model
         struct ckpt_parent *p = &m->parents[m->n_parents++];
         p->sha256 = ckpt_cat_coldup(q, 0);
         p->name = ckpt_cat_coldup(q, 1);
-        p->weight = sqlite3_column_type(q, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(q, 2);
+        p->weight = ckpt_st_null(q, 2) ? NAN : ckpt_st_double(q, 2);
     }
-    sqlite3_reset(q);
+    ckpt_st_reset(q);
     return CKPT_OK;
 fail:
     ckpt_model_release(m);
@@ -495,16 +516,16 @@ void ckpt_model_json(const struct ckpt_model *m, struct ckpt_json *j)
 static int collect_ids(struct ckpt_catalog *c, const char *sql, const char *arg, int64_t *ids,
                        size_t max, size_t *n, struct ckpt_error *err)
 {
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     int rc = ckpt_cat_prepare(c, sql, &q, err);
     if (rc)
         return rc;
-    sqlite3_bind_text(q, 1, arg, -1, SQLITE_TRANSIENT);
+    ckpt_st_bind_text(q, 1, arg);
     *n = 0;
-    while (sqlite3_step(q) == SQLITE_ROW)
+    while (ckpt_st_step(q) == CKPT_DB_ROW)
         if (*n < max)
-            ids[(*n)++] = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
+            ids[(*n)++] = ckpt_st_i64(q, 0);
+    ckpt_st_finalize(q);
     return CKPT_OK;
 }
 
@@ -548,8 +569,7 @@ int ckpt_catalog_find_model(struct ckpt_catalog *c, const char *ref, int64_t *id
         if (rc || n)
             goto done;
     }
-    rc =
-        collect_ids(c, "SELECT id FROM models WHERE name = ? COLLATE NOCASE", ref, ids, 8, &n, err);
+    rc = collect_ids(c, "SELECT id FROM models WHERE lower(name) = lower(?)", ref, ids, 8, &n, err);
 done:
     if (rc)
         return rc;
@@ -608,21 +628,71 @@ static int check_assignment(const char *field, const char *value, struct ckpt_er
 
 static int touch(struct ckpt_catalog *c, int64_t id, struct ckpt_error *err)
 {
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     int rc = ckpt_cat_prepare(c, "UPDATE models SET updated_ns = ? WHERE id = ?", &q, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(q, 1, now_ns());
-    sqlite3_bind_int64(q, 2, id);
+    ckpt_st_bind_i64(q, 1, now_ns());
+    ckpt_st_bind_i64(q, 2, id);
     rc = step_done(c, q, "updating a model", err);
     return rc ? rc : ckpt_cat_fts_refresh(c, id, err);
+}
+
+/* settings.KEY on PostgreSQL: the object is read under a row lock, changed with jansson and
+   written back, compact and in key order as SQLite's json_set leaves it (a number stays a
+   number) */
+static int set_setting_pg(struct ckpt_catalog *c, int64_t id, const char *key, const char *value,
+                          struct ckpt_error *err)
+{
+    struct ckpt_st *q;
+    int rc = ckpt_cat_prepare(c, ckpt_db_sql(c->db, CKPT_SQL_SETTINGS_GET), &q, err);
+    if (rc)
+        return rc;
+    ckpt_st_bind_i64(q, 1, id);
+    int s = ckpt_st_step(q);
+    json_t *o = s == CKPT_DB_ROW
+                    ? json_loads(ckpt_st_text(q, 0) ? ckpt_st_text(q, 0) : "{}", 0, NULL)
+                    : NULL;
+    ckpt_st_finalize(q);
+    if (s != CKPT_DB_ROW && s != CKPT_DB_DONE)
+        return ckpt_cat_sqlerr(c, s, "setting", err);
+    if (s == CKPT_DB_DONE)
+        return ckpt_error_set(err, CKPT_E_NOTFOUND, "no model with id %lld", (long long)id);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        o = json_object();
+    }
+    if (*value) {
+        char *end;
+        double d = strtod(value, &end);
+        int num = *end == 0 && end != value && isfinite(d);
+        json_t *v = num ? json_loads(value, JSON_DECODE_ANY, NULL) : NULL;
+        if (!v)
+            v = num ? json_real(d) : json_string(value);
+        json_object_set_new(o, key, v);
+    } else {
+        json_object_del(o, key);
+    }
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    json_decref(o);
+    if (!text)
+        return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+    if (!(rc = ckpt_cat_prepare(c, "UPDATE models SET settings = ?2 WHERE id = ?1", &q, err))) {
+        ckpt_st_bind_i64(q, 1, id);
+        ckpt_st_bind_text(q, 2, text);
+        rc = step_done(c, q, "setting", err);
+    }
+    free(text);
+    return rc;
 }
 
 static int set_one(struct ckpt_catalog *c, int64_t id, const char *field, const char *value,
                    struct ckpt_error *err)
 {
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     int rc;
+    if (strncmp(field, "settings.", 9) == 0 && ckpt_cat_is_pg(c))
+        return set_setting_pg(c, id, field + 9, value, err);
     if (strncmp(field, "settings.", 9) == 0) {
         const char *key = field + 9;
         if (*value) {
@@ -643,23 +713,23 @@ static int set_one(struct ckpt_catalog *c, int64_t id, const char *field, const 
         }
         if (rc)
             return rc;
-        sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_text(q, 2, key, -1, SQLITE_TRANSIENT);
+        ckpt_st_bind_i64(q, 1, id);
+        ckpt_st_bind_text(q, 2, key);
         if (*value)
-            sqlite3_bind_text(q, 3, value, -1, SQLITE_TRANSIENT);
+            ckpt_st_bind_text(q, 3, value);
         return step_done(c, q, "setting", err);
     }
     char sql[128];
     snprintf(sql, sizeof sql, "UPDATE models SET %s = ?2 WHERE id = ?1", field);
     if ((rc = ckpt_cat_prepare(c, sql, &q, err)))
         return rc;
-    sqlite3_bind_int64(q, 1, id);
+    ckpt_st_bind_i64(q, 1, id);
     if (!*value)
-        sqlite3_bind_null(q, 2);
+        ckpt_st_bind_null(q, 2);
     else if (strcmp(field, "rating") == 0)
-        sqlite3_bind_int(q, 2, value[0] - '0');
+        ckpt_st_bind_i64(q, 2, value[0] - '0');
     else
-        sqlite3_bind_text(q, 2, value, -1, SQLITE_TRANSIENT);
+        ckpt_st_bind_text(q, 2, value);
     return step_done(c, q, "setting", err);
 }
 
@@ -695,20 +765,21 @@ int ckpt_catalog_tag(struct ckpt_catalog *c, int64_t id, const char *const *add,
     int rc = ckpt_cat_begin(c, err);
     if (rc)
         return rc;
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     for (size_t i = 0; i < nadd && !rc; i++) {
-        if ((rc = ckpt_cat_prepare(c, "INSERT OR IGNORE INTO tags(model_id, tag) VALUES(?, ?)", &q,
-                                   err)))
+        if ((rc = ckpt_cat_prepare(
+                 c, "INSERT INTO tags(model_id, tag) VALUES(?, ?) ON CONFLICT DO NOTHING", &q,
+                 err)))
             break;
-        sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_text(q, 2, add[i], -1, SQLITE_TRANSIENT);
+        ckpt_st_bind_i64(q, 1, id);
+        ckpt_st_bind_text(q, 2, add[i]);
         rc = step_done(c, q, "tagging", err);
     }
     for (size_t i = 0; i < ndel && !rc; i++) {
         if ((rc = ckpt_cat_prepare(c, "DELETE FROM tags WHERE model_id = ? AND tag = ?", &q, err)))
             break;
-        sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_text(q, 2, del[i], -1, SQLITE_TRANSIENT);
+        ckpt_st_bind_i64(q, 1, id);
+        ckpt_st_bind_text(q, 2, del[i]);
         rc = step_done(c, q, "untagging", err);
     }
     if (!rc)
@@ -794,13 +865,13 @@ int ckpt_catalog_forget(struct ckpt_catalog *c, int64_t id, struct ckpt_error *e
     int rc = ckpt_cat_begin(c, err);
     if (rc)
         return rc;
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     static const char *const sql[] = {"DELETE FROM model_fts WHERE rowid = ?",
                                       "DELETE FROM models WHERE id = ?"};
     for (int i = 0; i < 2 && !rc; i++) {
         if ((rc = ckpt_cat_prepare(c, sql[i], &q, err)))
             break;
-        sqlite3_bind_int64(q, 1, id);
+        ckpt_st_bind_i64(q, 1, id);
         rc = step_done(c, q, "forgetting a model", err);
     }
     if (!rc)

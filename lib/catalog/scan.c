@@ -48,7 +48,7 @@ struct walk {
     const struct ckpt_scan_options *o;
     struct ckpt_scan_stats *s;
     const char *host;
-    sqlite3_stmt *lookup;
+    struct ckpt_st *lookup;
     struct entry *todo;
     size_t n_todo, cap_todo;
     struct devino *dirs, *files;
@@ -150,18 +150,16 @@ static int add_todo(struct walk *w, const char *path, const struct stat *st, int
 {
     w->s->seen++;
     /* unchanged? */
-    sqlite3_reset(w->lookup);
-    sqlite3_bind_text(w->lookup, 1, w->host, -1, SQLITE_STATIC);
-    sqlite3_bind_text(w->lookup, 2, path, -1, SQLITE_TRANSIENT);
+    ckpt_st_reset(w->lookup);
+    ckpt_st_bind_text(w->lookup, 1, w->host);
+    ckpt_st_bind_text(w->lookup, 2, path);
     int64_t id = 0;
-    if (sqlite3_step(w->lookup) == SQLITE_ROW) {
-        id = sqlite3_column_int64(w->lookup, 0);
+    if (ckpt_st_step(w->lookup) == CKPT_DB_ROW) {
+        id = ckpt_st_i64(w->lookup, 0);
         int64_t mt = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-        if (sqlite3_column_int64(w->lookup, 1) == (int64_t)st->st_size &&
-            sqlite3_column_int64(w->lookup, 2) == mt &&
-            sqlite3_column_int64(w->lookup, 3) == (int64_t)st->st_dev &&
-            sqlite3_column_int64(w->lookup, 4) == (int64_t)st->st_ino &&
-            sqlite3_column_int(w->lookup, 5) == 0) {
+        if (ckpt_st_i64(w->lookup, 1) == (int64_t)st->st_size && ckpt_st_i64(w->lookup, 2) == mt &&
+            ckpt_st_i64(w->lookup, 3) == (int64_t)st->st_dev &&
+            ckpt_st_i64(w->lookup, 4) == (int64_t)st->st_ino && ckpt_st_int(w->lookup, 5) == 0) {
             w->s->unchanged++;
             w->s->files_total++;
             w->s->files_done++;
@@ -321,20 +319,20 @@ static int is_notseen(const int64_t *ids, size_t n, int64_t id)
 /* Load the hashes of record id into a (a moved file matched without re-hashing). */
 static void old_hashes(struct ckpt_catalog *c, int64_t id, struct ckpt_analysis *a)
 {
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     if (ckpt_cat_prepare(c,
                          "SELECT sha256, autov1, autov2, autov3, crc32, blake3 FROM files"
                          " WHERE id = ?",
                          &q, NULL))
         return;
-    sqlite3_bind_int64(q, 1, id);
-    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
+    ckpt_st_bind_i64(q, 1, id);
+    if (ckpt_st_step(q) == CKPT_DB_ROW && !ckpt_st_null(q, 0)) {
         struct ckpt_hash_result *h = &a->hash;
         char *dst[] = {h->sha256, h->autov1, h->autov2, h->autov3, h->crc32, h->blake3};
         size_t sz[] = {sizeof h->sha256, sizeof h->autov1, sizeof h->autov2,
                        sizeof h->autov3, sizeof h->crc32,  sizeof h->blake3};
         for (int i = 0; i < 6; i++) {
-            const char *t = (const char *)sqlite3_column_text(q, i);
+            const char *t = ckpt_st_text(q, i);
             snprintf(dst[i], sz[i], "%s", t ? t : "");
         }
         h->computed = CKPT_HASH_SHA256 | CKPT_HASH_AUTOV1 | CKPT_HASH_AUTOV2 | CKPT_HASH_CRC32 |
@@ -342,7 +340,7 @@ static void old_hashes(struct ckpt_catalog *c, int64_t id, struct ckpt_analysis 
         h->has_autov3 = h->autov3[0] != 0;
         a->hashed = 1;
     }
-    sqlite3_finalize(q);
+    ckpt_st_finalize(q);
 }
 
 static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notseen, size_t n_notseen,
@@ -372,18 +370,18 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
         }
         /* moved? a new path whose fingerprint matches a record that is gone */
         if (!e->file_id && an[i].fingerprint[0]) {
-            sqlite3_stmt *q;
+            struct ckpt_st *q;
             int rc = ckpt_cat_prepare(c,
                                       "SELECT id, missing FROM files WHERE host = ? AND"
                                       " fingerprint = ? ORDER BY missing DESC, id",
                                       &q, err);
             if (rc)
                 return rc;
-            sqlite3_bind_text(q, 1, w->host, -1, SQLITE_STATIC);
-            sqlite3_bind_text(q, 2, an[i].fingerprint, -1, SQLITE_STATIC);
-            while (sqlite3_step(q) == SQLITE_ROW) {
-                int64_t id = sqlite3_column_int64(q, 0);
-                if (sqlite3_column_int(q, 1) || is_notseen(notseen, n_notseen, id)) {
+            ckpt_st_bind_text(q, 1, w->host);
+            ckpt_st_bind_text(q, 2, an[i].fingerprint);
+            while (ckpt_st_step(q) == CKPT_DB_ROW) {
+                int64_t id = ckpt_st_i64(q, 0);
+                if (ckpt_st_int(q, 1) || is_notseen(notseen, n_notseen, id)) {
                     int taken = 0;
                     for (size_t k = 0; k < i; k++)
                         taken |= moved_from[k] == id;
@@ -395,7 +393,7 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
                     }
                 }
             }
-            sqlite3_finalize(q);
+            ckpt_st_finalize(q);
         }
         if (!e->is_dir && an[i].ok && !w->o->no_hash) {
             hpaths[nh] = e->path;
@@ -448,14 +446,14 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
             /* confirmed by sha256 when both sides have one */
             int same = 1;
             if (an[i].hashed) {
-                sqlite3_stmt *q;
+                struct ckpt_st *q;
                 if (!ckpt_cat_prepare(c, "SELECT sha256 FROM files WHERE id = ?", &q, NULL)) {
-                    sqlite3_bind_int64(q, 1, moved_from[i]);
-                    if (sqlite3_step(q) == SQLITE_ROW) {
-                        const char *old = (const char *)sqlite3_column_text(q, 0);
+                    ckpt_st_bind_i64(q, 1, moved_from[i]);
+                    if (ckpt_st_step(q) == CKPT_DB_ROW) {
+                        const char *old = ckpt_st_text(q, 0);
                         same = !old || strcmp(old, an[i].hash.sha256) == 0;
                     }
-                    sqlite3_finalize(q);
+                    ckpt_st_finalize(q);
                 }
             }
             if (same) {
@@ -522,7 +520,7 @@ static int not_seen(struct walk *w, char **roots, size_t nroots, int64_t **out, 
             todo_ids[nt++] = w->todo[i].file_id;
     if (nt)
         qsort(todo_ids, nt, sizeof *todo_ids, cmp_i64);
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     int rc = ckpt_cat_prepare(w->c,
                               "SELECT id FROM files WHERE host = ?1 AND missing = 0 AND"
                               " (path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '/')"
@@ -534,11 +532,11 @@ static int not_seen(struct walk *w, char **roots, size_t nroots, int64_t **out, 
     }
     size_t cap = 0;
     for (size_t r = 0; r < nroots && !rc; r++) {
-        sqlite3_reset(q);
-        sqlite3_bind_text(q, 1, w->host, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, strcmp(roots[r], "/") == 0 ? "" : roots[r], -1, SQLITE_STATIC);
-        while (sqlite3_step(q) == SQLITE_ROW) {
-            int64_t id = sqlite3_column_int64(q, 0);
+        ckpt_st_reset(q);
+        ckpt_st_bind_text(q, 1, w->host);
+        ckpt_st_bind_text(q, 2, strcmp(roots[r], "/") == 0 ? "" : roots[r]);
+        while (ckpt_st_step(q) == CKPT_DB_ROW) {
+            int64_t id = ckpt_st_i64(q, 0);
             if (is_notseen(w->seen_ids, w->n_seen, id) || is_notseen(todo_ids, nt, id))
                 continue;
             if (*nout == cap) {
@@ -553,7 +551,7 @@ static int not_seen(struct walk *w, char **roots, size_t nroots, int64_t **out, 
             (*out)[(*nout)++] = id;
         }
     }
-    sqlite3_finalize(q);
+    ckpt_st_finalize(q);
     free(todo_ids);
     if (!rc && *nout)
         qsort(*out, *nout, sizeof **out, cmp_i64);
@@ -604,7 +602,7 @@ int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n
         if (rc == CKPT_E_NOMEM)
             ckpt_error_set(err, rc, "out of memory");
     }
-    sqlite3_finalize(w.lookup);
+    ckpt_st_finalize(w.lookup);
     int64_t *notseen = NULL;
     size_t n_notseen = 0;
     if (!rc)
@@ -625,7 +623,7 @@ int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n
     /* what was not seen is missing: the records stay */
     if (!rc && n_notseen) {
         rc = ckpt_cat_begin(c, err);
-        sqlite3_stmt *q = NULL;
+        struct ckpt_st *q = NULL;
         if (!rc)
             rc = ckpt_cat_prepare(c, "UPDATE files SET missing = 1 WHERE id = ?", &q, err);
         for (size_t i = 0; i < n_notseen && !rc; i++) {
@@ -634,15 +632,15 @@ int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n
                 claimed |= w.claimed[k] == notseen[i];
             if (claimed)
                 continue;
-            sqlite3_reset(q);
-            sqlite3_bind_int64(q, 1, notseen[i]);
-            int s = sqlite3_step(q);
-            if (s != SQLITE_DONE)
+            ckpt_st_reset(q);
+            ckpt_st_bind_i64(q, 1, notseen[i]);
+            int s = ckpt_st_step(q);
+            if (s != CKPT_DB_DONE)
                 rc = ckpt_cat_sqlerr(c, s, "marking missing files", err);
             else
                 stats->missing++;
         }
-        sqlite3_finalize(q);
+        ckpt_st_finalize(q);
         if (!rc)
             rc = ckpt_cat_commit(c, err);
         if (rc)

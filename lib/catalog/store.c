@@ -82,29 +82,38 @@ static int make_parent(const char *path, struct ckpt_error *err)
 int ckpt_cat_sqlerr(struct ckpt_catalog *c, int rc, const char *what, struct ckpt_error *err)
 {
     const char *name = c && c->path ? c->path : "catalog";
-    const char *msg = c && c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc);
-    switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
+    const char *msg = c && c->db ? c->db->ops->errmsg(c->db) : "out of memory";
+    switch (rc) {
+    case CKPT_DB_EBUSY:
         return ckpt_error_setf(err, CKPT_E_IO, name,
                                "database is locked by another process (%s); try again when it "
                                "has finished",
                                what);
-    case SQLITE_READONLY:
+    case CKPT_DB_EREADONLY:
         return ckpt_error_setf(err, CKPT_E_IO, name,
-                               "database is read-only (%s): check the file's and its folder's "
-                               "permissions",
+                               c && c->db && c->db->kind == CKPT_DB_PG
+                                   ? "database is read-only (%s): check the user's privileges"
+                                   : "database is read-only (%s): check the file's and its "
+                                     "folder's permissions",
                                what);
-    case SQLITE_FULL:
+    case CKPT_DB_EFULL:
         return ckpt_error_setf(err, CKPT_E_IO, name,
                                "disk full while %s; nothing of this change was recorded", what);
-    case SQLITE_CANTOPEN:
+    case CKPT_DB_ECANTOPEN:
         return ckpt_error_setf(err, CKPT_E_IO, name, "cannot open the database (%s)", msg);
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
+    case CKPT_DB_ECORRUPT:
         return ckpt_error_setf(err, CKPT_E_FORMAT, name, "not a valid catalog database (%s)", msg);
-    case SQLITE_IOERR:
+    case CKPT_DB_EIO:
         return ckpt_error_setf(err, CKPT_E_IO, name, "I/O error while %s (%s)", what, msg);
+    case CKPT_DB_ECONN:
+        return ckpt_error_setf(err, CKPT_E_IO, name,
+                               "connection to the database lost while %s (%s); nothing of the "
+                               "unfinished change was recorded",
+                               what, msg);
+    case CKPT_DB_ERETRY:
+        return ckpt_error_setf(err, CKPT_E_IO, name,
+                               "%s conflicted with another change too many times (%s); try again",
+                               what, msg);
     default:
         return ckpt_error_setf(err, CKPT_E_IO, name, "%s: %s", what, msg);
     }
@@ -112,63 +121,51 @@ int ckpt_cat_sqlerr(struct ckpt_catalog *c, int rc, const char *what, struct ckp
 
 int ckpt_cat_exec(struct ckpt_catalog *c, const char *sql, struct ckpt_error *err)
 {
-    int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "writing", err);
+    int rc = ckpt_db_exec(c->db, sql);
+    return rc == CKPT_DB_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "writing", err);
 }
 
-int ckpt_cat_prepare(struct ckpt_catalog *c, const char *sql, sqlite3_stmt **st,
+int ckpt_cat_prepare(struct ckpt_catalog *c, const char *sql, struct ckpt_st **st,
                      struct ckpt_error *err)
 {
-    int rc = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
-    return rc == SQLITE_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "preparing a query", err);
+    int rc = ckpt_db_prepare(c->db, sql, st);
+    return rc == CKPT_DB_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "preparing a query", err);
 }
 
 int ckpt_cat_begin(struct ckpt_catalog *c, struct ckpt_error *err)
 {
-    /* IMMEDIATE: take the write lock now (waiting up to the busy timeout) rather than failing
-       halfway through the change */
-    int rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    return rc == SQLITE_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "starting a change", err);
+    int rc = ckpt_db_exec(c->db, ckpt_db_sql(c->db, CKPT_SQL_BEGIN_WRITE));
+    return rc == CKPT_DB_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "starting a change", err);
 }
 
 int ckpt_cat_commit(struct ckpt_catalog *c, struct ckpt_error *err)
 {
-    int rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
-    return rc == SQLITE_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "committing", err);
+    int rc = ckpt_db_exec(c->db, "COMMIT");
+    return rc == CKPT_DB_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "committing", err);
 }
 
 int ckpt_catalog_read_begin(struct ckpt_catalog *c, struct ckpt_error *err)
 {
-    /* a deferred transaction: one read lock and one snapshot for many statements, instead of
-       a lock taken and dropped around each (measured: a fifth of a 440-row list) */
-    int rc = sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
-    return rc == SQLITE_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "starting a read", err);
+    int rc = ckpt_db_exec(c->db, ckpt_db_sql(c->db, CKPT_SQL_BEGIN_READ));
+    return rc == CKPT_DB_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "starting a read", err);
 }
 
 void ckpt_catalog_read_end(struct ckpt_catalog *c)
 {
-    if (!sqlite3_get_autocommit(c->db))
-        sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+    if (c->db->ops->in_txn(c->db))
+        ckpt_db_exec(c->db, "COMMIT");
 }
 
 void ckpt_cat_rollback(struct ckpt_catalog *c)
 {
-    if (!sqlite3_get_autocommit(c->db))
-        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    if (c->db->ops->in_txn(c->db))
+        ckpt_db_exec(c->db, "ROLLBACK");
 }
 
-char *ckpt_cat_coldup(sqlite3_stmt *st, int col)
+char *ckpt_cat_coldup(struct ckpt_st *st, int col)
 {
-    const unsigned char *t = sqlite3_column_text(st, col);
-    return t ? strdup((const char *)t) : NULL;
-}
-
-void ckpt_cat_bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(st, i);
+    const char *t = ckpt_st_text(st, col);
+    return t ? strdup(t) : NULL;
 }
 
 int ckpt_catalog_open(struct ckpt_catalog **out, const char *path, unsigned flags,
@@ -176,12 +173,29 @@ int ckpt_catalog_open(struct ckpt_catalog **out, const char *path, unsigned flag
 {
     *out = NULL;
     struct ckpt_catalog *c = calloc(1, sizeof *c);
-    if (!c || !(c->path = strdup(path))) {
+    int pg = ckpt_db_is_pg_url(path);
+    if (!c || !(c->path = pg ? ckpt_db_mask_url(path) : strdup(path))) {
         free(c);
         return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
     }
     c->readonly = (flags & CKPT_CATALOG_READONLY) != 0;
     int rc;
+    if (pg) {
+        int src = ckpt_db_pg_open(path, c->readonly, &c->db);
+        if (src != CKPT_DB_OK) {
+            rc = ckpt_cat_sqlerr(c, src, "connecting", err);
+            goto fail;
+        }
+        if (c->readonly && ckpt_catalog_schema_version(c) == 0) {
+            rc = ckpt_error_setf(err, CKPT_E_NOTFOUND, c->path,
+                                 "no catalog here yet (run 'ckptdb scan FOLDER' first)");
+            goto fail;
+        }
+        if ((rc = ckpt_cat_migrate(c, err)))
+            goto fail;
+        *out = c;
+        return CKPT_OK;
+    }
     if (c->readonly) {
         if (access(path, F_OK) != 0) {
             rc = ckpt_error_setf(err, CKPT_E_NOTFOUND, path,
@@ -191,30 +205,11 @@ int ckpt_catalog_open(struct ckpt_catalog **out, const char *path, unsigned flag
     } else if ((rc = make_parent(path, err))) {
         goto fail;
     }
-    int sflags = c->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    int src = sqlite3_open_v2(path, &c->db, sflags | SQLITE_OPEN_NOMUTEX, NULL);
-    if (src != SQLITE_OK) {
+    int src = ckpt_db_sqlite_open(path, c->readonly, &c->db);
+    if (src != CKPT_DB_OK) {
         rc = ckpt_cat_sqlerr(c, src, "opening", err);
         goto fail;
     }
-    sqlite3_extended_result_codes(c->db, 0);
-    const char *bt = getenv("CKPTDB_BUSY_TIMEOUT_MS");
-    sqlite3_busy_timeout(c->db, bt && *bt ? atoi(bt) : 5000);
-    /* WAL: readers never block the writer (a list while a scan runs); synchronous=NORMAL is
-       durable across process kills (only a power loss can drop the last commits) */
-    if (!c->readonly) {
-        src = sqlite3_exec(c->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
-        if (src != SQLITE_OK) {
-            rc = ckpt_cat_sqlerr(c, src, "opening", err);
-            goto fail;
-        }
-    }
-    /* mmap: reading thousands of records costs memory copies, not a pread per page */
-    if ((rc = ckpt_cat_exec(c,
-                            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
-                            " PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32768",
-                            err)))
-        goto fail;
     if (c->readonly && ckpt_catalog_schema_version(c) >= 0 &&
         ckpt_catalog_schema_version(c) < ckpt_catalog_schema_current() && access(path, W_OK) == 0) {
         /* an older catalog opened by a reading command (a list right after an upgrade):
@@ -237,31 +232,24 @@ void ckpt_catalog_close(struct ckpt_catalog *c)
 {
     if (!c)
         return;
-    sqlite3_finalize(c->st_model);
-    sqlite3_finalize(c->st_sugg);
-    sqlite3_finalize(c->st_parents);
+    ckpt_st_finalize(c->st_model);
+    ckpt_st_finalize(c->st_sugg);
+    ckpt_st_finalize(c->st_parents);
     if (c->db)
-        sqlite3_close_v2(c->db);
+        c->db->ops->close(c->db);
     free(c->path);
     free(c);
 }
 
 int ckpt_catalog_integrity(struct ckpt_catalog *c, struct ckpt_error *err)
 {
-    sqlite3_stmt *st;
-    int rc = ckpt_cat_prepare(c, "PRAGMA integrity_check", &st, err);
-    if (rc)
-        return rc;
-    int s = sqlite3_step(st);
-    const char *t = s == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
-    if (t && strcmp(t, "ok") == 0)
-        rc = CKPT_OK;
-    else if (t)
-        rc = ckpt_error_setf(err, CKPT_E_FORMAT, c->path, "integrity check: %s", t);
-    else
-        rc = ckpt_cat_sqlerr(c, s, "checking integrity", err);
-    sqlite3_finalize(st);
-    return rc;
+    char msg[512] = "";
+    int rc = c->db->ops->integrity(c->db, msg, sizeof msg);
+    if (rc == 0)
+        return CKPT_OK;
+    if (rc == 1)
+        return ckpt_error_setf(err, CKPT_E_FORMAT, c->path, "integrity check: %s", msg);
+    return ckpt_cat_sqlerr(c, rc, "checking integrity", err);
 }
 
 int ckpt_cat_fts_refresh(struct ckpt_catalog *c, int64_t model_id, struct ckpt_error *err)
@@ -279,14 +267,14 @@ int ckpt_cat_fts_refresh(struct ckpt_catalog *c, int64_t model_id, struct ckpt_e
         "  FROM models m WHERE m.id = ?1",
     };
     for (size_t i = 0; i < 2; i++) {
-        sqlite3_stmt *st;
+        struct ckpt_st *st;
         int rc = ckpt_cat_prepare(c, sql[i], &st, err);
         if (rc)
             return rc;
-        sqlite3_bind_int64(st, 1, model_id);
-        int s = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (s != SQLITE_DONE)
+        ckpt_st_bind_i64(st, 1, model_id);
+        int s = ckpt_st_step(st);
+        ckpt_st_finalize(st);
+        if (s != CKPT_DB_DONE)
             return ckpt_cat_sqlerr(c, s, "updating the search index", err);
     }
     return CKPT_OK;
