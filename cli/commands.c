@@ -81,7 +81,7 @@ const struct cli_command cli_commands[] = {
      "else 0. See docs/check.md for what a verdict guarantees and what it does not.\n",
      cmd_check},
     {"scan", "record every model file under folders in the catalog (incremental)",
-     "scan [--no-hash] [--jobs N] [--progress] [--json] PATH...\n"
+     "scan [--no-hash] [--verify] [--jobs N] [--progress] [--json] PATH...\n"
      "\n"
      "Walks each PATH (folders recursively; symlinks followed once, loops detected) and records\n"
      "every model file, recognised by its content (safetensors, torch zip / legacy pickle, GGUF,\n"
@@ -93,6 +93,7 @@ const struct cli_command cli_commands[] = {
      "an interrupted scan keeps what it recorded and the next scan carries on.\n"
      "\n"
      "  --no-hash   skip hashing (moved files are then matched by fingerprint alone)\n"
+     "  --verify    hash every new file in full, even one another machine already hashed\n"
      "  --jobs N    files hashed at once (default: automatic)\n"
      "  --progress  progress bar on stderr even when it is not a terminal\n"
      "  --json      the summary as one JSON object\n"
@@ -103,18 +104,21 @@ const struct cli_command cli_commands[] = {
     {"list", "list catalog models, filtered and sorted",
      "list [--kind K] [--family F] [--ecosystem E] [--origin O] [--output O] [--realism R]\n"
      "     [--subject S] [--tag T] [--source S] [--safety V] [--min-rating N] [--present]\n"
-     "     [--sort [-]FIELD] [--json | --csv]\n"
+     "     [--host H] [--sort [-]FIELD] [--json | --csv]\n"
      "\n"
      "Filters combine (all must hold); values are those of TAXONOMY.md and a bad one is refused\n"
      "with the list of valid ones. --sort takes any model-object field (a leading '-' sorts\n"
      "descending; default name). --present leaves out models whose file is missing.\n"
+     "--host H keeps models with a file recorded on machine H (a shared PostgreSQL catalog\n"
+     "records each file under its machine's name: $CKPTDB_HOST, else the host name).\n"
      "The table marks a suggested value with '~' (not chosen: see 'ckptdb accept'), a missing\n"
      "file with M and an unreadable one with E.\n",
      cmd_list},
     {"show", "everything known about one model, with the reasons for each suggestion",
      "show [--json] MODEL\n"
      "\n"
-     "MODEL is a catalog id, a name, a path, or 6+ hex digits of the sha256 or autov2.\n",
+     "MODEL is a catalog id, a name, a path, or 6+ hex digits of the sha256 or autov2.\n"
+     "A model whose file is recorded on several machines lists every location (host:path).\n",
      cmd_show},
     {"set", "set a model's chosen fields (validated against the taxonomy)",
      "set MODEL FIELD=VALUE...\n"

@@ -78,8 +78,9 @@ typedef int (*ckpt_scan_progress_fn)(void *user, const struct ckpt_scan_stats *s
 typedef void (*ckpt_catalog_log_fn)(void *user, int level, const char *msg);
 
 struct ckpt_scan_options {
-    int no_hash;                    /* skip hashing (moved files then match by fingerprint) */
-    unsigned jobs;                  /* files hashed at once; 0 = automatic */
+    int no_hash;   /* skip hashing (moved files then match by fingerprint) */
+    int verify;    /* hash every new file, even one whose hashes another machine recorded */
+    unsigned jobs; /* files hashed at once; 0 = automatic */
     ckpt_scan_progress_fn progress; /* may be NULL */
     void *progress_user;
     ckpt_catalog_log_fn log; /* may be NULL; level 0 = failure, 1 = note, 2 = verbose */
@@ -110,6 +111,12 @@ struct ckpt_parent {
     double weight; /* NaN when unknown */
 };
 
+/* Where a model's file is: one per machine that has it (and per path on that machine). */
+struct ckpt_location {
+    char *host, *path;
+    int missing;
+};
+
 struct ckpt_model {
     int64_t id;
     char *name, *path;
@@ -136,6 +143,10 @@ struct ckpt_model {
     size_t n_parents;
     struct ckpt_suggestion *suggested;
     size_t n_suggested;
+    /* every file record of the model, this machine's first; path/size/hashes above are those of
+       the first present one (this machine's when it has the file) */
+    struct ckpt_location *locations;
+    size_t n_locations;
 };
 
 void ckpt_model_release(struct ckpt_model *m);
@@ -173,6 +184,7 @@ struct ckpt_query {
     int min_rating;   /* 0 = no filter */
     const char *sort; /* a model-object field name; a leading '-' sorts descending; NULL = name */
     int include_missing; /* 1: list missing models too (default for list: yes) */
+    const char *host;    /* only models with a file recorded on this machine; NULL = any */
 };
 
 /* The ids of the models matching q, in order. Filter values are validated against the taxonomy

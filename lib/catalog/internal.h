@@ -15,7 +15,7 @@ struct ckpt_catalog {
     char *path; /* as shown to the user: a PostgreSQL URL with its password masked */
     int readonly;
     /* statements reused by ckpt_catalog_model_get (listing 1,000s of models) */
-    struct ckpt_st *st_model, *st_sugg, *st_parents;
+    struct ckpt_st *st_model, *st_sugg, *st_parents, *st_locations;
 };
 
 /* Run SQL without results; CKPT_E_IO naming the database on failure. */
@@ -81,6 +81,9 @@ struct ckpt_analysis {
     char fingerprint[96]; /* "SIZE-BLAKE3HEX", or "" when not computed */
     /* sidecars */
     struct ckpt_sidecar_facts side;
+    /* the model a new file joins (the same file recorded on another machine), 0 for a new
+       model */
+    int64_t model_id;
 };
 
 /* Read a model file's header (tensorset facts, identify, safety) and its sidecars. Never hashes:

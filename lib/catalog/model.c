@@ -85,6 +85,15 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
             model_id = ckpt_st_i64(q, 0);
         ckpt_st_finalize(q);
     }
+    if (!model_id && a->model_id) {
+        /* joins the record of the same file on another machine, if it is still there */
+        if ((rc = ckpt_cat_prepare(c, "SELECT id FROM models WHERE id = ?", &q, err)))
+            goto out;
+        ckpt_st_bind_i64(q, 1, a->model_id);
+        if (ckpt_st_step(q) == CKPT_DB_ROW)
+            model_id = a->model_id;
+        ckpt_st_finalize(q);
+    }
     if (!model_id) {
         if ((rc = ckpt_cat_prepare(c,
                                    "INSERT INTO models(name, created_ns, updated_ns) "
@@ -274,11 +283,12 @@ int ckpt_catalog_model_get(struct ckpt_catalog *c, int64_t id, struct ckpt_model
     struct ckpt_st *q;
     int rc = cached(c, &c->st_model,
                     "SELECT " MODEL_COLS " FROM models m LEFT JOIN files f ON f.model_id = m.id"
-                    " WHERE m.id = ? ORDER BY f.missing, f.id LIMIT 1",
+                    " WHERE m.id = ?1 ORDER BY f.missing, f.host <> ?2, f.id LIMIT 1",
                     &q, err);
     if (rc)
         return rc;
     ckpt_st_bind_i64(q, 1, id);
+    ckpt_st_bind_text(q, 2, ckpt_catalog_host());
     int s = ckpt_st_step(q);
     if (s != CKPT_DB_ROW) {
         ckpt_st_reset(q);
@@ -353,6 +363,26 @@ int ckpt_catalog_model_get(struct ckpt_catalog *c, int64_t id, struct ckpt_model
         p->weight = ckpt_st_null(q, 2) ? NAN : ckpt_st_double(q, 2);
     }
     ckpt_st_reset(q);
+    rc = cached(c, &c->st_locations,
+                "SELECT host, path, missing FROM files WHERE model_id = ?1"
+                " ORDER BY host <> ?2, host, path",
+                &q, err);
+    if (rc)
+        goto fail;
+    ckpt_st_bind_i64(q, 1, id);
+    ckpt_st_bind_text(q, 2, ckpt_catalog_host());
+    while ((s = ckpt_st_step(q)) == CKPT_DB_ROW) {
+        struct ckpt_location *nl =
+            realloc(m->locations, (m->n_locations + 1) * sizeof *m->locations);
+        if (!nl)
+            break;
+        m->locations = nl;
+        struct ckpt_location *l = &m->locations[m->n_locations++];
+        l->host = ckpt_cat_coldup(q, 0);
+        l->path = ckpt_cat_coldup(q, 1);
+        l->missing = ckpt_st_int(q, 2);
+    }
+    ckpt_st_reset(q);
     return CKPT_OK;
 fail:
     ckpt_model_release(m);
@@ -382,6 +412,11 @@ void ckpt_model_release(struct ckpt_model *m)
         free(m->parents[i].name);
     }
     free(m->parents);
+    for (size_t i = 0; i < m->n_locations; i++) {
+        free(m->locations[i].host);
+        free(m->locations[i].path);
+    }
+    free(m->locations);
     memset(m, 0, sizeof *m);
 }
 
@@ -499,6 +534,19 @@ void ckpt_model_json(const struct ckpt_model *m, struct ckpt_json *j)
     ckpt_json_obj_end(j);
     ckpt_json_key(j, "missing");
     ckpt_json_bool(j, m->missing);
+    ckpt_json_key(j, "locations");
+    ckpt_json_arr_begin(j);
+    for (size_t i = 0; i < m->n_locations; i++) {
+        ckpt_json_obj_begin(j);
+        ckpt_json_key(j, "host");
+        ckpt_json_str(j, m->locations[i].host);
+        ckpt_json_key(j, "path");
+        ckpt_json_str(j, m->locations[i].path);
+        ckpt_json_key(j, "missing");
+        ckpt_json_bool(j, m->locations[i].missing);
+        ckpt_json_obj_end(j);
+    }
+    ckpt_json_arr_end(j);
     json_rawobj(j, "problems", m->problems, 1);
     json_rawobj(j, "safety_findings", m->safety_findings, 1);
     ckpt_json_key(j, "description");

@@ -77,6 +77,45 @@ static int collect(struct ckpt_catalog *c, struct ckpt_st *q, int64_t **ids, siz
     return CKPT_OK;
 }
 
+static int cmp_pos(const void *a, const void *b)
+{
+    const int64_t *x = a, *y = b; /* {id, position} */
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+/* A model with files on several machines comes once per file from the join: keep its first
+   row (the order is the sort's). The common case, no repeats, costs one sorted copy. */
+static int first_of_each(int64_t **ids, size_t *n, struct ckpt_error *err)
+{
+    if (*n < 2)
+        return CKPT_OK;
+    int64_t *pos = malloc(*n * 2 * sizeof *pos);
+    if (!pos)
+        return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < *n; i++) {
+        pos[2 * i] = (*ids)[i];
+        pos[2 * i + 1] = (int64_t)i;
+    }
+    qsort(pos, *n, 2 * sizeof *pos, cmp_pos);
+    size_t repeats = 0;
+    for (size_t i = 1; i < *n; i++)
+        if (pos[2 * i] == pos[2 * i - 2]) {
+            (*ids)[pos[2 * i + 1]] = -1; /* ids are positive */
+            repeats++;
+        }
+    free(pos);
+    if (repeats) {
+        size_t k = 0;
+        for (size_t i = 0; i < *n; i++)
+            if ((*ids)[i] >= 0)
+                (*ids)[k++] = (*ids)[i];
+        *n = k;
+    }
+    return CKPT_OK;
+}
+
 int ckpt_catalog_list(struct ckpt_catalog *c, const struct ckpt_query *q, int64_t **ids, size_t *n,
                       struct ckpt_error *err)
 {
@@ -93,10 +132,11 @@ int ckpt_catalog_list(struct ckpt_catalog *c, const struct ckpt_query *q, int64_
         {"tag", q->tag, "EXISTS (SELECT 1 FROM tags t WHERE t.model_id = m.id AND t.tag = ?)"},
         {"source", q->source, "m.source = ?"},
         {"safety", q->safety, "f.safety = ?"},
+        {"host", q->host, "f.host = ?"},
     };
     size_t nf = sizeof filters / sizeof filters[0];
     for (size_t i = 0; i < nf; i++)
-        if (filters[i].value) {
+        if (filters[i].value && strcmp(filters[i].field, "host") != 0) {
             int rc = ckpt_taxonomy_check(filters[i].field, filters[i].value, err);
             if (rc)
                 return rc;
@@ -147,6 +187,8 @@ int ckpt_catalog_list(struct ckpt_catalog *c, const struct ckpt_query *q, int64_
             ckpt_st_bind_text(st, k++, filters[i].value);
     rc = collect(c, st, ids, n, err);
     ckpt_st_finalize(st);
+    if (!rc)
+        rc = first_of_each(ids, n, err);
     return rc;
 }
 

@@ -343,12 +343,40 @@ static void old_hashes(struct ckpt_catalog *c, int64_t id, struct ckpt_analysis 
     ckpt_st_finalize(q);
 }
 
+/* A record on another host with this fingerprint: its model (*model) and, when it was hashed,
+   the record to take the hashes from (*hashed_id). */
+static int copy_elsewhere(struct walk *w, const char *fingerprint, int64_t *model,
+                          int64_t *hashed_id, struct ckpt_error *err)
+{
+    struct ckpt_st *q;
+    int rc = ckpt_cat_prepare(w->c,
+                              "SELECT id, model_id, sha256 IS NOT NULL FROM files WHERE"
+                              " fingerprint = ?1 AND host <> ?2 AND error IS NULL"
+                              " ORDER BY sha256 IS NULL, id LIMIT 1",
+                              &q, err);
+    if (rc)
+        return rc;
+    ckpt_st_bind_text(q, 1, fingerprint);
+    ckpt_st_bind_text(q, 2, w->host);
+    int s = ckpt_st_step(q);
+    if (s == CKPT_DB_ROW) {
+        *model = ckpt_st_i64(q, 1);
+        if (ckpt_st_int(q, 2))
+            *hashed_id = ckpt_st_i64(q, 0);
+    }
+    ckpt_st_finalize(q);
+    if (s != CKPT_DB_ROW && s != CKPT_DB_DONE)
+        return ckpt_cat_sqlerr(w->c, s, "looking for copies on other machines", err);
+    return CKPT_OK;
+}
+
 static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notseen, size_t n_notseen,
                      struct ckpt_error *err)
 {
     struct ckpt_catalog *c = w->c;
     struct ckpt_analysis an[BATCH_FILES];
     int64_t moved_from[BATCH_FILES] = {0};
+    int64_t elsewhere_of[BATCH_FILES] = {0};
     int skip[BATCH_FILES] = {0};
     const char *hpaths[BATCH_FILES];
     size_t hidx[BATCH_FILES], nh = 0;
@@ -395,7 +423,19 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
             }
             ckpt_st_finalize(q);
         }
-        if (!e->is_dir && an[i].ok && !w->o->no_hash) {
+        /* another machine's copy? a new file whose fingerprint (size + sampled BLAKE3)
+           matches a record of another host is that model's second location, and its hashes
+           are taken from there instead of being computed again (unless --verify) */
+        int64_t elsewhere = 0;
+        if (!e->file_id && !moved_from[i] && an[i].fingerprint[0]) {
+            int rc = copy_elsewhere(w, an[i].fingerprint, &an[i].model_id, &elsewhere, err);
+            if (rc)
+                return rc;
+        }
+        elsewhere_of[i] = elsewhere;
+        if (elsewhere && !w->o->verify)
+            old_hashes(c, elsewhere, &an[i]);
+        if (!e->is_dir && an[i].ok && !w->o->no_hash && !an[i].hashed) {
             hpaths[nh] = e->path;
             hidx[nh++] = i;
         } else if (moved_from[i]) {
@@ -436,6 +476,15 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
         }
         w->s->bytes_hashed = hp.base;
     }
+    /* --verify: a copy joins the other machine's model only when the full hashes agree */
+    for (size_t i = 0; i < n; i++)
+        if (w->o->verify && elsewhere_of[i] && an[i].hashed) {
+            struct ckpt_analysis other;
+            memset(&other, 0, sizeof other);
+            old_hashes(c, elsewhere_of[i], &other);
+            if (strcmp(other.hash.sha256, an[i].hash.sha256) != 0)
+                an[i].model_id = 0;
+        }
     int rc = ckpt_cat_begin(c, err);
     for (size_t i = 0; i < n && !rc; i++) {
         struct entry *e = &es[i];

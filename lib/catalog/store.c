@@ -235,6 +235,7 @@ void ckpt_catalog_close(struct ckpt_catalog *c)
     ckpt_st_finalize(c->st_model);
     ckpt_st_finalize(c->st_sugg);
     ckpt_st_finalize(c->st_parents);
+    ckpt_st_finalize(c->st_locations);
     if (c->db)
         c->db->ops->close(c->db);
     free(c->path);
