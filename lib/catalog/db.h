@@ -38,6 +38,7 @@ enum ckpt_sql {
     CKPT_SQL_BEGIN_READ,   /* one snapshot for many reads */
     CKPT_SQL_FILE_ID,      /* id of the file record at (host ?1, path ?2), locked for update */
     CKPT_SQL_SETTINGS_GET, /* settings text of model ?1, locked for update */
+    CKPT_SQL_LOCK_KEY,     /* hold a lock named by the text ?1 until the transaction ends */
     CKPT_SQL_COUNT_
 };
 

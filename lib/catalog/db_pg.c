@@ -396,6 +396,9 @@ static const char *const pg_sql[CKPT_SQL_COUNT_] = {
     [CKPT_SQL_BEGIN_READ] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
     [CKPT_SQL_FILE_ID] = "SELECT id FROM files WHERE host = ?1 AND path = ?2 FOR UPDATE",
     [CKPT_SQL_SETTINGS_GET] = "SELECT settings FROM models WHERE id = ?1 FOR UPDATE",
+    /* an advisory lock: two machines recording the same new file serialise on its
+       fingerprint, so the second sees the first's model and joins it */
+    [CKPT_SQL_LOCK_KEY] = "SELECT pg_advisory_xact_lock(hashtext(?1))",
 };
 
 static void no_notices(void *arg, const char *message)

@@ -197,6 +197,8 @@ static const char *const sq_sql[CKPT_SQL_COUNT_] = {
     [CKPT_SQL_BEGIN_READ] = "BEGIN",
     [CKPT_SQL_FILE_ID] = "SELECT id FROM files WHERE host = ?1 AND path = ?2",
     [CKPT_SQL_SETTINGS_GET] = "SELECT settings FROM models WHERE id = ?1",
+    /* BEGIN IMMEDIATE already holds the only write lock there is */
+    [CKPT_SQL_LOCK_KEY] = "SELECT ?1",
 };
 
 int ckpt_db_sqlite_open(const char *path, int readonly, struct ckpt_db **out)

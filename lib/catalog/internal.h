@@ -16,6 +16,7 @@ struct ckpt_catalog {
     int readonly;
     /* statements reused by ckpt_catalog_model_get (listing 1,000s of models) */
     struct ckpt_st *st_model, *st_sugg, *st_parents, *st_locations;
+    int last_db_rc; /* the CKPT_DB_* code of the last failure ckpt_cat_sqlerr reported */
 };
 
 /* Run SQL without results; CKPT_E_IO naming the database on failure. */
@@ -28,6 +29,10 @@ int ckpt_cat_sqlerr(struct ckpt_catalog *c, int rc, const char *what, struct ckp
 int ckpt_cat_begin(struct ckpt_catalog *c, struct ckpt_error *err);
 int ckpt_cat_commit(struct ckpt_catalog *c, struct ckpt_error *err);
 void ckpt_cat_rollback(struct ckpt_catalog *c);
+/* After a failed transaction: 1 when it failed only because it conflicted with another one
+ * (serialization failure, deadlock) and may run again; then it is rolled back and a short,
+ * growing, jittered pause taken. *attempt counts the tries (start at 0; gives up after 8). */
+int ckpt_cat_again(struct ckpt_catalog *c, int rc, int *attempt);
 /* Copy of a column's text, or NULL. */
 char *ckpt_cat_coldup(struct ckpt_st *st, int col);
 /* 1 when the catalog is on PostgreSQL. */
@@ -81,9 +86,6 @@ struct ckpt_analysis {
     char fingerprint[96]; /* "SIZE-BLAKE3HEX", or "" when not computed */
     /* sidecars */
     struct ckpt_sidecar_facts side;
-    /* the model a new file joins (the same file recorded on another machine), 0 for a new
-       model */
-    int64_t model_id;
 };
 
 /* Read a model file's header (tensorset facts, identify, safety) and its sidecars. Never hashes:

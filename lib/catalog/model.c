@@ -85,13 +85,49 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
             model_id = ckpt_st_i64(q, 0);
         ckpt_st_finalize(q);
     }
-    if (!model_id && a->model_id) {
+    int64_t join = 0;
+    if (!file_id && a->fingerprint[0]) {
+        /* a new file: the same file recorded by another machine meanwhile (its scan ran at
+           the same time as ours) is this model's other location; the lock makes the two
+           machines decide one after the other */
+        if ((rc = ckpt_cat_prepare(c, ckpt_db_sql(c->db, CKPT_SQL_LOCK_KEY), &q, err)))
+            goto out;
+        ckpt_st_bind_text(q, 1, a->fingerprint);
+        if ((rc = step_done(c, q, "recording a file", err)))
+            goto out;
+        /* a model this machine has no file of yet, the one of the same file name first (two
+           copies on one machine stay two models, as on the machine that saw them first) */
+        if ((rc = ckpt_cat_prepare(
+                 c,
+                 "SELECT f.model_id FROM files f WHERE f.fingerprint = ?1 AND f.host <> ?2 AND"
+                 " f.error IS NULL AND (f.sha256 IS NULL OR ?3 IS NULL OR f.sha256 = ?3) AND"
+                 " NOT EXISTS (SELECT 1 FROM files h WHERE h.model_id = f.model_id AND"
+                 " h.host = ?2) ORDER BY substr(f.path, length(f.path) - length(?4) + 1) = ?4"
+                 " DESC, f.id LIMIT 1",
+                 &q, err)))
+            goto out;
+        const char *base = strrchr(path, '/');
+        ckpt_st_bind_text(q, 1, a->fingerprint);
+        ckpt_st_bind_text(q, 2, host);
+        ckpt_st_bind_text(q, 4, base ? base : path);
+        const struct ckpt_hash_result *hr = &a->hash;
+        ckpt_st_bind_text(q, 3, a->hashed && (hr->computed & CKPT_HASH_SHA256) ? hr->sha256 : NULL);
+        int s = ckpt_st_step(q);
+        if (s == CKPT_DB_ROW)
+            join = ckpt_st_i64(q, 0);
+        ckpt_st_finalize(q);
+        if (s != CKPT_DB_ROW && s != CKPT_DB_DONE) {
+            rc = ckpt_cat_sqlerr(c, s, "recording a file", err);
+            goto out;
+        }
+    }
+    if (!model_id && join) {
         /* joins the record of the same file on another machine, if it is still there */
         if ((rc = ckpt_cat_prepare(c, "SELECT id FROM models WHERE id = ?", &q, err)))
             goto out;
-        ckpt_st_bind_i64(q, 1, a->model_id);
+        ckpt_st_bind_i64(q, 1, join);
         if (ckpt_st_step(q) == CKPT_DB_ROW)
-            model_id = a->model_id;
+            model_id = join;
         ckpt_st_finalize(q);
     }
     if (!model_id) {
@@ -789,15 +825,16 @@ int ckpt_catalog_set(struct ckpt_catalog *c, int64_t id, const char *const *fiel
         if (rc)
             return rc;
     }
-    int rc = ckpt_cat_begin(c, err);
-    if (rc)
-        return rc;
-    for (size_t i = 0; i < n && !rc; i++)
-        rc = set_one(c, id, fields[i], values[i], err);
-    if (!rc)
-        rc = touch(c, id, err);
-    if (!rc)
-        rc = ckpt_cat_commit(c, err);
+    int rc, attempt = 0;
+    do {
+        rc = ckpt_cat_begin(c, err);
+        for (size_t i = 0; i < n && !rc; i++)
+            rc = set_one(c, id, fields[i], values[i], err);
+        if (!rc)
+            rc = touch(c, id, err);
+        if (!rc)
+            rc = ckpt_cat_commit(c, err);
+    } while (ckpt_cat_again(c, rc, &attempt));
     if (rc)
         ckpt_cat_rollback(c);
     return rc;
@@ -810,10 +847,10 @@ int ckpt_catalog_tag(struct ckpt_catalog *c, int64_t id, const char *const *add,
         if (!*add[i] || strchr(add[i], ',') || strlen(add[i]) > 100)
             return ckpt_error_set(err, CKPT_E_ARG,
                                   "tag '%s': a tag is 1-100 characters without commas", add[i]);
-    int rc = ckpt_cat_begin(c, err);
-    if (rc)
-        return rc;
+    int rc, attempt = 0;
     struct ckpt_st *q;
+again:
+    rc = ckpt_cat_begin(c, err);
     for (size_t i = 0; i < nadd && !rc; i++) {
         if ((rc = ckpt_cat_prepare(
                  c, "INSERT INTO tags(model_id, tag) VALUES(?, ?) ON CONFLICT DO NOTHING", &q,
@@ -834,6 +871,8 @@ int ckpt_catalog_tag(struct ckpt_catalog *c, int64_t id, const char *const *add,
         rc = touch(c, id, err);
     if (!rc)
         rc = ckpt_cat_commit(c, err);
+    if (ckpt_cat_again(c, rc, &attempt))
+        goto again;
     if (rc)
         ckpt_cat_rollback(c);
     return rc;
@@ -861,10 +900,10 @@ int ckpt_catalog_accept(struct ckpt_catalog *c, int64_t id, const char *const *f
     int rc = ckpt_catalog_model_get(c, id, &m, err);
     if (rc)
         return rc;
-    if ((rc = ckpt_cat_begin(c, err))) {
-        ckpt_model_release(&m);
-        return rc;
-    }
+    int attempt = 0;
+again:
+    *accepted = 0;
+    rc = ckpt_cat_begin(c, err);
     for (size_t i = 0; i < m.n_suggested && !rc; i++) {
         const struct ckpt_suggestion *s = &m.suggested[i];
         int named = n == 0;
@@ -902,6 +941,8 @@ int ckpt_catalog_accept(struct ckpt_catalog *c, int64_t id, const char *const *f
         rc = touch(c, id, err);
     if (!rc)
         rc = ckpt_cat_commit(c, err);
+    if (ckpt_cat_again(c, rc, &attempt))
+        goto again;
     if (rc)
         ckpt_cat_rollback(c);
     ckpt_model_release(&m);
@@ -910,20 +951,21 @@ int ckpt_catalog_accept(struct ckpt_catalog *c, int64_t id, const char *const *f
 
 int ckpt_catalog_forget(struct ckpt_catalog *c, int64_t id, struct ckpt_error *err)
 {
-    int rc = ckpt_cat_begin(c, err);
-    if (rc)
-        return rc;
+    int rc, attempt = 0;
     struct ckpt_st *q;
     static const char *const sql[] = {"DELETE FROM model_fts WHERE rowid = ?",
                                       "DELETE FROM models WHERE id = ?"};
-    for (int i = 0; i < 2 && !rc; i++) {
-        if ((rc = ckpt_cat_prepare(c, sql[i], &q, err)))
-            break;
-        ckpt_st_bind_i64(q, 1, id);
-        rc = step_done(c, q, "forgetting a model", err);
-    }
-    if (!rc)
-        rc = ckpt_cat_commit(c, err);
+    do {
+        rc = ckpt_cat_begin(c, err);
+        for (int i = 0; i < 2 && !rc; i++) {
+            if ((rc = ckpt_cat_prepare(c, sql[i], &q, err)))
+                break;
+            ckpt_st_bind_i64(q, 1, id);
+            rc = step_done(c, q, "forgetting a model", err);
+        }
+        if (!rc)
+            rc = ckpt_cat_commit(c, err);
+    } while (ckpt_cat_again(c, rc, &attempt));
     if (rc)
         ckpt_cat_rollback(c);
     return rc;

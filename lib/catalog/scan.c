@@ -343,27 +343,23 @@ static void old_hashes(struct ckpt_catalog *c, int64_t id, struct ckpt_analysis 
     ckpt_st_finalize(q);
 }
 
-/* A record on another host with this fingerprint: its model (*model) and, when it was hashed,
-   the record to take the hashes from (*hashed_id). */
-static int copy_elsewhere(struct walk *w, const char *fingerprint, int64_t *model,
-                          int64_t *hashed_id, struct ckpt_error *err)
+/* A hashed record on another host with this fingerprint, to take the hashes from (*hashed_id);
+   which model the file joins is decided when it is recorded (model.c). */
+static int copy_elsewhere(struct walk *w, const char *fingerprint, int64_t *hashed_id,
+                          struct ckpt_error *err)
 {
     struct ckpt_st *q;
     int rc = ckpt_cat_prepare(w->c,
-                              "SELECT id, model_id, sha256 IS NOT NULL FROM files WHERE"
-                              " fingerprint = ?1 AND host <> ?2 AND error IS NULL"
-                              " ORDER BY sha256 IS NULL, id LIMIT 1",
+                              "SELECT id FROM files WHERE fingerprint = ?1 AND host <> ?2 AND"
+                              " error IS NULL AND sha256 IS NOT NULL ORDER BY id LIMIT 1",
                               &q, err);
     if (rc)
         return rc;
     ckpt_st_bind_text(q, 1, fingerprint);
     ckpt_st_bind_text(q, 2, w->host);
     int s = ckpt_st_step(q);
-    if (s == CKPT_DB_ROW) {
-        *model = ckpt_st_i64(q, 1);
-        if (ckpt_st_int(q, 2))
-            *hashed_id = ckpt_st_i64(q, 0);
-    }
+    if (s == CKPT_DB_ROW)
+        *hashed_id = ckpt_st_i64(q, 0);
     ckpt_st_finalize(q);
     if (s != CKPT_DB_ROW && s != CKPT_DB_DONE)
         return ckpt_cat_sqlerr(w->c, s, "looking for copies on other machines", err);
@@ -376,7 +372,6 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
     struct ckpt_catalog *c = w->c;
     struct ckpt_analysis an[BATCH_FILES];
     int64_t moved_from[BATCH_FILES] = {0};
-    int64_t elsewhere_of[BATCH_FILES] = {0};
     int skip[BATCH_FILES] = {0};
     const char *hpaths[BATCH_FILES];
     size_t hidx[BATCH_FILES], nh = 0;
@@ -428,11 +423,10 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
            are taken from there instead of being computed again (unless --verify) */
         int64_t elsewhere = 0;
         if (!e->file_id && !moved_from[i] && an[i].fingerprint[0]) {
-            int rc = copy_elsewhere(w, an[i].fingerprint, &an[i].model_id, &elsewhere, err);
+            int rc = copy_elsewhere(w, an[i].fingerprint, &elsewhere, err);
             if (rc)
                 return rc;
         }
-        elsewhere_of[i] = elsewhere;
         if (elsewhere && !w->o->verify)
             old_hashes(c, elsewhere, &an[i]);
         if (!e->is_dir && an[i].ok && !w->o->no_hash && !an[i].hashed) {
@@ -476,16 +470,13 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
         }
         w->s->bytes_hashed = hp.base;
     }
-    /* --verify: a copy joins the other machine's model only when the full hashes agree */
-    for (size_t i = 0; i < n; i++)
-        if (w->o->verify && elsewhere_of[i] && an[i].hashed) {
-            struct ckpt_analysis other;
-            memset(&other, 0, sizeof other);
-            old_hashes(c, elsewhere_of[i], &other);
-            if (strcmp(other.hash.sha256, an[i].hash.sha256) != 0)
-                an[i].model_id = 0;
-        }
-    int rc = ckpt_cat_begin(c, err);
+    /* the batch is one transaction; one that conflicted with another machine's runs again
+       from the same state */
+    struct ckpt_scan_stats before = *w->s;
+    size_t claimed_before = w->n_claimed;
+    int rc, attempt = 0;
+again:
+    rc = ckpt_cat_begin(c, err);
     for (size_t i = 0; i < n && !rc; i++) {
         struct entry *e = &es[i];
         if (skip[i])
@@ -527,7 +518,7 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
             else
                 w->s->added++;
         }
-        if (!an[i].ok) {
+        if (!an[i].ok && attempt == 0) {
             char msg[1400];
             snprintf(msg, sizeof msg, "%s", an[i].error ? an[i].error : e->path);
             fail_file(w, msg);
@@ -537,6 +528,13 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
     }
     if (!rc)
         rc = ckpt_cat_commit(c, err);
+    if (ckpt_cat_again(c, rc, &attempt)) {
+        uint64_t failed = w->s->failed;
+        *w->s = before;
+        w->s->failed = failed;
+        w->n_claimed = claimed_before;
+        goto again;
+    }
     if (rc)
         ckpt_cat_rollback(c);
     for (size_t i = 0; i < n; i++)
@@ -670,7 +668,8 @@ int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n
         i = k;
     }
     /* what was not seen is missing: the records stay */
-    if (!rc && n_notseen) {
+    for (int attempt = 0; !rc && n_notseen;) {
+        uint64_t missing_before = stats->missing;
         rc = ckpt_cat_begin(c, err);
         struct ckpt_st *q = NULL;
         if (!rc)
@@ -692,8 +691,14 @@ int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n
         ckpt_st_finalize(q);
         if (!rc)
             rc = ckpt_cat_commit(c, err);
+        if (ckpt_cat_again(c, rc, &attempt)) {
+            stats->missing = missing_before;
+            rc = CKPT_OK;
+            continue;
+        }
         if (rc)
             ckpt_cat_rollback(c);
+        break;
     }
     stats->seconds = mono() - t0;
     if (w.o->progress)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "catalog/internal.h"
@@ -83,6 +84,8 @@ int ckpt_cat_sqlerr(struct ckpt_catalog *c, int rc, const char *what, struct ckp
 {
     const char *name = c && c->path ? c->path : "catalog";
     const char *msg = c && c->db ? c->db->ops->errmsg(c->db) : "out of memory";
+    if (c)
+        c->last_db_rc = rc;
     switch (rc) {
     case CKPT_DB_EBUSY:
         return ckpt_error_setf(err, CKPT_E_IO, name,
@@ -134,6 +137,7 @@ int ckpt_cat_prepare(struct ckpt_catalog *c, const char *sql, struct ckpt_st **s
 
 int ckpt_cat_begin(struct ckpt_catalog *c, struct ckpt_error *err)
 {
+    c->last_db_rc = 0;
     int rc = ckpt_db_exec(c->db, ckpt_db_sql(c->db, CKPT_SQL_BEGIN_WRITE));
     return rc == CKPT_DB_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "starting a change", err);
 }
@@ -160,6 +164,20 @@ void ckpt_cat_rollback(struct ckpt_catalog *c)
 {
     if (c->db->ops->in_txn(c->db))
         ckpt_db_exec(c->db, "ROLLBACK");
+}
+
+int ckpt_cat_again(struct ckpt_catalog *c, int rc, int *attempt)
+{
+    if (!rc || c->last_db_rc != CKPT_DB_ERETRY || *attempt >= 8)
+        return 0;
+    ckpt_cat_rollback(c);
+    (*attempt)++;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long ms = (2L << *attempt) + (long)((unsigned long)ts.tv_nsec % (4UL << *attempt));
+    struct timespec nap = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&nap, NULL);
+    return 1;
 }
 
 char *ckpt_cat_coldup(struct ckpt_st *st, int col)
