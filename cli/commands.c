@@ -165,6 +165,16 @@ const struct cli_command cli_commands[] = {
      "One transaction: a malformed file or value changes nothing.\n",
      cmd_import},
     {"forget", "drop a model's record (never the file)", "forget MODEL\n", cmd_forget},
+    {"db", "copy a whole catalog between SQLite and PostgreSQL",
+     "db copy --from CATALOG --to CATALOG [--json]\n"
+     "\n"
+     "CATALOG is an SQLite file path or a PostgreSQL URL (postgresql://user@host/dbname; a\n"
+     "password in it is never printed; sslmode=require and the other libpq parameters work).\n"
+     "Copies every record with its id and every field (files of every machine, chosen values,\n"
+     "tags, suggestions, merge parents) and rebuilds the search index. The destination is\n"
+     "created or migrated as needed and must hold no model yet; one transaction, so a failure\n"
+     "leaves it as it was. The source is only read.\n",
+     cmd_db},
     {"similar", "rank models by how alike their weights are, per block, with shared components",
      "similar [--json] [-v] [--top N] [--base FILE] MODEL --candidates FILE...\n"
      "\n"

@@ -234,6 +234,18 @@ struct ckpt_import_stats {
 int ckpt_catalog_import(struct ckpt_catalog *c, const char *text, size_t len,
                         struct ckpt_import_stats *st, struct ckpt_error *err);
 
+/* ---- copying a whole catalog --------------------------------------------------------------- */
+
+struct ckpt_copy_stats {
+    uint64_t tables, rows, models;
+};
+/* Copy every row of every catalog table from one catalog to another (SQLite to PostgreSQL or
+ * back, or the same kind), ids and every field as they are, then rebuild the search index. The
+ * destination must hold no model yet and both must be at the same schema version. One
+ * transaction on the destination: a failure leaves it as it was. */
+int ckpt_catalog_copy(struct ckpt_catalog *from, struct ckpt_catalog *to,
+                      struct ckpt_copy_stats *st, struct ckpt_error *err);
+
 /* ---- taxonomy ------------------------------------------------------------------------------ */
 
 /* The valid values of a taxonomy field ("kind", "family", "origin", "output", "realism",

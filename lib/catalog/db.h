@@ -32,6 +32,8 @@ enum {
 
 enum ckpt_db_kind { CKPT_DB_SQLITE, CKPT_DB_PG };
 
+enum { CKPT_DB_T_NULL, CKPT_DB_T_INT, CKPT_DB_T_REAL, CKPT_DB_T_TEXT };
+
 /* Statements whose text differs between the backends. */
 enum ckpt_sql {
     CKPT_SQL_BEGIN_WRITE,  /* a write transaction that will not fail half-way for a lock */
@@ -39,6 +41,10 @@ enum ckpt_sql {
     CKPT_SQL_FILE_ID,      /* id of the file record at (host ?1, path ?2), locked for update */
     CKPT_SQL_SETTINGS_GET, /* settings text of model ?1, locked for update */
     CKPT_SQL_LOCK_KEY,     /* hold a lock named by the text ?1 until the transaction ends */
+    CKPT_SQL_TABLES,       /* the catalog's tables (not search or schema bookkeeping), models
+                              first, then files, then the others by name */
+    CKPT_SQL_RESET_ID,     /* printf format (table, table): the next id after the largest, or
+                              NULL when ids need no care */
     CKPT_SQL_COUNT_
 };
 
@@ -59,6 +65,9 @@ struct ckpt_db_ops {
     double (*col_double)(struct ckpt_st *st, int col);
     const char *(*col_text)(struct ckpt_st *st, int col); /* valid until the next step/reset */
     int (*col_null)(struct ckpt_st *st, int col);
+    int (*col_count)(struct ckpt_st *st);
+    const char *(*col_name)(struct ckpt_st *st, int col);
+    int (*col_type)(struct ckpt_st *st, int col); /* CKPT_DB_T_*, of the current row's value */
     int (*in_txn)(struct ckpt_db *db);
     const char *(*errmsg)(struct ckpt_db *db);
     int (*schema_version)(struct ckpt_db *db); /* -1: not a catalog database */

@@ -313,6 +313,35 @@ static int pg_null(struct ckpt_st *st, int col)
     return cell(st, col) == NULL;
 }
 
+static int pg_count(struct ckpt_st *st)
+{
+    return PGS(st)->res ? PQnfields(PGS(st)->res) : 0;
+}
+
+static const char *pg_name(struct ckpt_st *st, int col)
+{
+    return PGS(st)->res ? PQfname(PGS(st)->res, col) : NULL;
+}
+
+static int pg_type(struct ckpt_st *st, int col)
+{
+    if (!cell(st, col))
+        return CKPT_DB_T_NULL;
+    switch (PQftype(PGS(st)->res, col)) {
+    case 16: /* bool */
+    case 20: /* int8 */
+    case 21: /* int2 */
+    case 23: /* int4 */
+        return CKPT_DB_T_INT;
+    case 700:  /* float4 */
+    case 701:  /* float8 */
+    case 1700: /* numeric */
+        return CKPT_DB_T_REAL;
+    default:
+        return CKPT_DB_T_TEXT;
+    }
+}
+
 static int pg_in_txn(struct ckpt_db *db)
 {
     PGTransactionStatusType t = PQtransactionStatus(PGD(db)->conn);
@@ -382,10 +411,10 @@ static void pg_close(struct ckpt_db *db)
 }
 
 static const struct ckpt_db_ops pg_ops = {
-    pg_exec,     pg_prepare,     pg_step,      pg_reset,     pg_finalize,
-    pg_bind_i64, pg_bind_double, pg_bind_text, pg_bind_null, pg_i64,
-    pg_double,   pg_text,        pg_null,      pg_in_txn,    pg_errmsg,
-    pg_version,  pg_set_version, pg_integrity, pg_close,
+    pg_exec,        pg_prepare,     pg_step,      pg_reset, pg_finalize, pg_bind_i64,
+    pg_bind_double, pg_bind_text,   pg_bind_null, pg_i64,   pg_double,   pg_text,
+    pg_null,        pg_count,       pg_name,      pg_type,  pg_in_txn,   pg_errmsg,
+    pg_version,     pg_set_version, pg_integrity, pg_close,
 };
 
 static const char *const pg_sql[CKPT_SQL_COUNT_] = {
@@ -399,6 +428,13 @@ static const char *const pg_sql[CKPT_SQL_COUNT_] = {
     /* an advisory lock: two machines recording the same new file serialise on its
        fingerprint, so the second sees the first's model and joins it */
     [CKPT_SQL_LOCK_KEY] = "SELECT pg_advisory_xact_lock(hashtext(?1))",
+    [CKPT_SQL_TABLES] = "SELECT table_name::text FROM information_schema.tables WHERE"
+                        " table_schema = current_schema() AND table_type = 'BASE TABLE' AND"
+                        " table_name NOT IN ('model_fts', 'ckpt_schema') ORDER BY"
+                        " table_name = 'models' DESC, table_name = 'files' DESC, table_name",
+    /* rows copied with their ids leave the identity's sequence behind */
+    [CKPT_SQL_RESET_ID] = "SELECT setval(pg_get_serial_sequence('%s', 'id'),"
+                          " coalesce((SELECT max(id) FROM %s), 0) + 1, false)",
 };
 
 static void no_notices(void *arg, const char *message)

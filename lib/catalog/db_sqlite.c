@@ -132,6 +132,30 @@ static int sq_null(struct ckpt_st *st, int col)
     return sqlite3_column_type(S(st), col) == SQLITE_NULL;
 }
 
+static int sq_count(struct ckpt_st *st)
+{
+    return sqlite3_column_count(S(st));
+}
+
+static const char *sq_name(struct ckpt_st *st, int col)
+{
+    return sqlite3_column_name(S(st), col);
+}
+
+static int sq_type(struct ckpt_st *st, int col)
+{
+    switch (sqlite3_column_type(S(st), col)) {
+    case SQLITE_INTEGER:
+        return CKPT_DB_T_INT;
+    case SQLITE_FLOAT:
+        return CKPT_DB_T_REAL;
+    case SQLITE_NULL:
+        return CKPT_DB_T_NULL;
+    default:
+        return CKPT_DB_T_TEXT;
+    }
+}
+
 static int sq_in_txn(struct ckpt_db *db)
 {
     return !sqlite3_get_autocommit(H(db));
@@ -182,10 +206,10 @@ static void sq_close(struct ckpt_db *db)
 }
 
 static const struct ckpt_db_ops sq_ops = {
-    sq_exec,     sq_prepare,     sq_step,      sq_reset,     sq_finalize,
-    sq_bind_i64, sq_bind_double, sq_bind_text, sq_bind_null, sq_i64,
-    sq_double,   sq_text,        sq_null,      sq_in_txn,    sq_errmsg,
-    sq_version,  sq_set_version, sq_integrity, sq_close,
+    sq_exec,        sq_prepare,     sq_step,      sq_reset, sq_finalize, sq_bind_i64,
+    sq_bind_double, sq_bind_text,   sq_bind_null, sq_i64,   sq_double,   sq_text,
+    sq_null,        sq_count,       sq_name,      sq_type,  sq_in_txn,   sq_errmsg,
+    sq_version,     sq_set_version, sq_integrity, sq_close,
 };
 
 static const char *const sq_sql[CKPT_SQL_COUNT_] = {
@@ -199,6 +223,11 @@ static const char *const sq_sql[CKPT_SQL_COUNT_] = {
     [CKPT_SQL_SETTINGS_GET] = "SELECT settings FROM models WHERE id = ?1",
     /* BEGIN IMMEDIATE already holds the only write lock there is */
     [CKPT_SQL_LOCK_KEY] = "SELECT ?1",
+    [CKPT_SQL_TABLES] = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE"
+                        " 'sqlite%' AND name NOT LIKE 'model_fts%' ORDER BY name = 'models' DESC,"
+                        " name = 'files' DESC, name",
+    /* INTEGER PRIMARY KEY takes the largest + 1 by itself */
+    [CKPT_SQL_RESET_ID] = NULL,
 };
 
 int ckpt_db_sqlite_open(const char *path, int readonly, struct ckpt_db **out)

@@ -43,6 +43,8 @@ static inline int ckpt_cat_is_pg(const struct ckpt_catalog *c)
 
 /* Rebuild the full-text row of one model (after any change to it). */
 int ckpt_cat_fts_refresh(struct ckpt_catalog *c, int64_t model_id, struct ckpt_error *err);
+/* Rebuild the full-text rows of every model (after a copy). */
+int ckpt_cat_fts_rebuild(struct ckpt_catalog *c, struct ckpt_error *err);
 
 /* ---- what scan learns about one file (lib/catalog/analyze.c) -------------------------------- */
 

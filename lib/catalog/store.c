@@ -298,3 +298,20 @@ int ckpt_cat_fts_refresh(struct ckpt_catalog *c, int64_t model_id, struct ckpt_e
     }
     return CKPT_OK;
 }
+
+int ckpt_cat_fts_rebuild(struct ckpt_catalog *c, struct ckpt_error *err)
+{
+    return ckpt_cat_exec(
+        c,
+        "DELETE FROM model_fts;\n"
+        "INSERT INTO model_fts(rowid, name, note, tags, trigger_words, description, metadata)\n"
+        "  SELECT m.id,\n"
+        "    m.name || ' ' || coalesce((SELECT group_concat(path, ' ') FROM files f\n"
+        "                              WHERE f.model_id = m.id), ''),\n"
+        "    m.note, (SELECT group_concat(tag, ' ') FROM tags t WHERE t.model_id = m.id),\n"
+        "    m.trigger_words, m.description,\n"
+        "    (SELECT group_concat(coalesce(metadata, '') || ' ' || coalesce(site_tags, ''), ' ')\n"
+        "       FROM files f WHERE f.model_id = m.id)\n"
+        "  FROM models m",
+        err);
+}

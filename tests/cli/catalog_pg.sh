@@ -108,6 +108,39 @@ after=$(psql -d killed -At -c "SELECT (SELECT count(*) FROM models) || ' ' || (S
 CKPTDB_HOST=alpha "$CKPT_BIN" --db "$kdb" scan -q "$work/big1" 2>/dev/null
 [ "$(psql -d killed -At -c "SELECT count(*) FROM files")" = 60 ] && ok killed-resume || fail killed-resume "rescan"
 
+# ---- db copy: SQLite -> PostgreSQL -> SQLite loses nothing ------------------------------------
+orig=$work/orig.sqlite back=$work/back.sqlite
+export CKPTDB_HOST=testhost
+"$CKPT_BIN" --db "$orig" scan -q "$lib" 2>/dev/null
+"$CKPT_BIN" --db "$orig" set animeMix_v3 output=anime realism=2.5D,2D rating=5 'note=great hands' settings.cfg=7.5 settings.sampler='DPM++ 2M' >/dev/null
+"$CKPT_BIN" --db "$orig" tag animeMix_v3 +favourite +'two words' >/dev/null
+"$CKPT_BIN" --db "$orig" accept realisticVision_v51 >/dev/null
+CKPTDB_HOST=othermachine "$CKPT_BIN" --db "$orig" scan -q "$lib/Lora" 2>/dev/null
+to=$("$CKPT_BIN" --json db copy --from "$orig" --to "$base/copy")
+"$CKPT_BIN" --json db copy --from "$base/copy" --to "$back" >/dev/null
+dump() {
+  $py - "$1" <<'P'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+for t in ("models", "files", "tags", "suggestions", "parents"):
+    for row in db.execute(f"SELECT * FROM {t} ORDER BY 1, 2"):
+        print(t, repr(row))
+P
+}
+dump "$orig" > "$work/orig.dump"
+dump "$back" > "$work/back.dump"
+[ -s "$work/orig.dump" ] && cmp -s "$work/orig.dump" "$work/back.dump" && ok copy-round-trip ||
+  { fail copy-round-trip "tables differ after SQLite -> PostgreSQL -> SQLite ($to)"; diff "$work/orig.dump" "$work/back.dump" | head >&2; }
+"$CKPT_BIN" --db "$orig" export > "$work/e1.json"
+"$CKPT_BIN" --db "$base/copy" export > "$work/e2.json"
+cmp -s "$work/e1.json" "$work/e2.json" && ok copy-export || fail copy-export "export of the PostgreSQL copy differs"
+[ "$("$CKPT_BIN" --db "$base/copy" search great hand --json | jq length)" = 1 ] &&
+  [ "$("$CKPT_BIN" --db "$back" search great hand --json | jq length)" = 1 ] &&
+  ok copy-search || fail copy-search "search index not rebuilt"
+"$CKPT_BIN" db copy --from "$orig" --to "$base/copy" >/dev/null 2>&1; rc=$?
+[ "$rc" = 2 ] && ok copy-refuses-nonempty || fail copy-refuses-nonempty "exit $rc"
+unset CKPTDB_HOST
+
 # ---- credentials never printed ----------------------------------------------------------------
 pw=$(printf '%s' "$base" | sed 's#postgresql://ckpt@#postgresql://ckpt:s3cr3tpw@#')
 out=$("$CKPT_BIN" --db "$pw/nosuchdb" list 2>&1)
