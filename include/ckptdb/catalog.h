@@ -54,6 +54,17 @@ const char *ckpt_catalog_migration_sql(int n);
 /* PRAGMA integrity_check: CKPT_OK when it says "ok". */
 int ckpt_catalog_integrity(struct ckpt_catalog *c, struct ckpt_error *err);
 
+/* The catalog's name as shown to people: a PostgreSQL URL with its password replaced by "***",
+ * else the path itself. malloc'd (NULL when out of memory). */
+char *ckpt_catalog_display_name(const char *path);
+/* 1 when path names a PostgreSQL catalog (postgresql://... or postgres://...). */
+int ckpt_catalog_is_remote(const char *path);
+/* A number that changes when anyone commits a change to the catalog (for caches). SQLite: from
+ * the database file's and its WAL's size, mtime and inode; PostgreSQL: a sequence that every
+ * statement changing models, files, tags or suggestions advances (statement time, so a reader
+ * can see the new number a moment before the change: callers also expire what they cache). */
+int ckpt_catalog_changes(struct ckpt_catalog *c, uint64_t *n, struct ckpt_error *err);
+
 /* Read many records from one snapshot (a listing): begin, reads, end. Writes are not allowed
  * in between. */
 int ckpt_catalog_read_begin(struct ckpt_catalog *c, struct ckpt_error *err);

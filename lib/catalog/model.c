@@ -100,7 +100,8 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
         if ((rc = ckpt_cat_prepare(
                  c,
                  "SELECT f.model_id FROM files f WHERE f.fingerprint = ?1 AND f.host <> ?2 AND"
-                 " f.error IS NULL AND (f.sha256 IS NULL OR ?3 IS NULL OR f.sha256 = ?3) AND"
+                 " f.error IS NULL AND (f.sha256 IS NULL OR CAST(?3 AS TEXT) IS NULL OR f.sha256 = "
+                 "?3) AND"
                  " NOT EXISTS (SELECT 1 FROM files h WHERE h.model_id = f.model_id AND"
                  " h.host = ?2) ORDER BY substr(f.path, length(f.path) - length(?4) + 1) = ?4"
                  " DESC, f.id LIMIT 1",

@@ -118,7 +118,20 @@ static const char *const pg_migrations[] = {
     "CREATE TABLE parents(\n"
     "  model_id BIGINT NOT NULL REFERENCES models(id) ON DELETE CASCADE,\n"
     "  seq INTEGER NOT NULL, sha256" T ", name" T ", weight DOUBLE PRECISION,\n"
-    "  PRIMARY KEY(model_id, seq));\n",
+    "  PRIMARY KEY(model_id, seq));\n"
+    /* the change counter readers cache by (ckpt_catalog_changes): a sequence, which takes no
+       lock, advanced once per statement that changes what a listing shows */
+    "CREATE SEQUENCE ckpt_changes;\n"
+    "CREATE FUNCTION ckpt_changed() RETURNS trigger LANGUAGE plpgsql AS\n"
+    "  $$BEGIN PERFORM nextval('ckpt_changes'); RETURN NULL; END$$;\n"
+    "CREATE TRIGGER models_changed AFTER INSERT OR UPDATE OR DELETE ON models\n"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION ckpt_changed();\n"
+    "CREATE TRIGGER files_changed AFTER INSERT OR UPDATE OR DELETE ON files\n"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION ckpt_changed();\n"
+    "CREATE TRIGGER tags_changed AFTER INSERT OR UPDATE OR DELETE ON tags\n"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION ckpt_changed();\n"
+    "CREATE TRIGGER suggestions_changed AFTER INSERT OR UPDATE OR DELETE ON suggestions\n"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION ckpt_changed();\n",
 
     /* 2: the search table (the same columns as SQLite's FTS5 table, keyed by rowid) with one
        lower-cased document per model under a trigram index: search matches each word at the

@@ -315,3 +315,50 @@ int ckpt_cat_fts_rebuild(struct ckpt_catalog *c, struct ckpt_error *err)
         "  FROM models m",
         err);
 }
+
+char *ckpt_catalog_display_name(const char *path)
+{
+    return ckpt_db_is_pg_url(path) ? ckpt_db_mask_url(path) : strdup(path ? path : "");
+}
+
+int ckpt_catalog_is_remote(const char *path)
+{
+    return ckpt_db_is_pg_url(path);
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    return h ^ (v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2));
+}
+
+int ckpt_catalog_changes(struct ckpt_catalog *c, uint64_t *n, struct ckpt_error *err)
+{
+    uint64_t h = 1469598103934665603ull;
+    if (ckpt_cat_is_pg(c)) {
+        struct ckpt_st *q;
+        int rc = ckpt_cat_prepare(c, "SELECT last_value FROM ckpt_changes", &q, err);
+        if (rc)
+            return rc;
+        int s = ckpt_st_step(q);
+        if (s == CKPT_DB_ROW)
+            h = mix(h, (uint64_t)ckpt_st_i64(q, 0));
+        ckpt_st_finalize(q);
+        if (s != CKPT_DB_ROW)
+            return ckpt_cat_sqlerr(c, s, "reading the change counter", err);
+        *n = h;
+        return CKPT_OK;
+    }
+    static const char *const suffix[] = {"", "-wal"};
+    char p[4200];
+    for (size_t i = 0; i < 2; i++) {
+        struct stat st;
+        snprintf(p, sizeof p, "%s%s", c->path, suffix[i]);
+        if (stat(p, &st) == 0) {
+            h = mix(h, (uint64_t)st.st_size);
+            h = mix(h, (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec);
+            h = mix(h, (uint64_t)st.st_ino);
+        }
+    }
+    *n = h;
+    return CKPT_OK;
+}

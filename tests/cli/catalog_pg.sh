@@ -12,7 +12,7 @@ rmdir "$pgdir"
 work=$(mktemp -d /tmp/ckpt-pg-work.XXXXXX)
 trap 'bash "$cl" stop "$pgdir"; rm -rf "$work"' EXIT
 base=$(bash "$cl" start "$pgdir") || { rc=$?; [ "$rc" = 77 ] && exit 77; echo "cannot start PostgreSQL" >&2; exit 1; }
-for d in suite1 suite2 suite3 machines conc killed copy back; do bash "$cl" createdb "$pgdir" "$d"; done
+for d in suite1 suite2 suite3 machines conc killed copy serve; do bash "$cl" createdb "$pgdir" "$d"; done
 psql() { bash "$cl" psql "$pgdir" "$@"; }
 py=/usr/bin/python3
 
@@ -22,6 +22,11 @@ if CKPT_TEST_DB1=$base/suite1 CKPT_TEST_DB2=$base/suite2 CKPT_TEST_DB3=$base/sui
   ok suite
 else
   fail suite "tests/cli/catalog.sh against PostgreSQL:"; cat "$work/suite.log" >&2
+fi
+if CKPT_TEST_DB1=$base/serve bash "$CKPT_SRC/tests/cli/serve_api.sh" >"$work/serve.log" 2>&1; then
+  ok serve-suite
+else
+  fail serve-suite "tests/cli/serve_api.sh against PostgreSQL:"; cat "$work/serve.log" >&2
 fi
 
 # ---- two machines over one shared folder ------------------------------------------------------
@@ -141,10 +146,33 @@ cmp -s "$work/e1.json" "$work/e2.json" && ok copy-export || fail copy-export "ex
 [ "$rc" = 2 ] && ok copy-refuses-nonempty || fail copy-refuses-nonempty "exit $rc"
 unset CKPTDB_HOST
 
+# ---- the web page sees another machine's change (its cache expires) ---------------------------
+"$CKPT_BIN" --db "$mdb" serve --json --listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.err" &
+spid=$!
+for _ in $(seq 50); do grep -q url "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
+url=$(jq -r .url "$work/serve.out")
+n1=$(curl -s --max-time 10 "${url}api/models" | jq .total)
+CKPTDB_HOST=delta "$CKPT_BIN" --db "$mdb" set filmLook 'note=from delta' >/dev/null
+seen=
+for _ in $(seq 40); do
+  note=$(curl -s --max-time 10 "${url}api/models?q=filmLook" | jq -r '.models[] | select(.name == "filmLook") | .note')
+  [ "$note" = "from delta" ] && { seen=1; break; }
+  sleep 0.25
+done
+[ -n "$n1" ] && [ "$n1" -gt 0 ] && [ -n "$seen" ] && ok serve-sees-others || fail serve-sees-others "models $n1, note '$note'"
+kill "$spid"; wait "$spid" 2>/dev/null
+
 # ---- credentials never printed ----------------------------------------------------------------
 pw=$(printf '%s' "$base" | sed 's#postgresql://ckpt@#postgresql://ckpt:s3cr3tpw@#')
 out=$("$CKPT_BIN" --db "$pw/nosuchdb" list 2>&1)
 case $out in *s3cr3tpw*) fail mask "password printed: $out" ;; *"ckpt:***@"*) ok mask ;; *) fail mask "$out" ;; esac
+"$CKPT_BIN" --db "$pw/machines" serve --json --listen 127.0.0.1:0 >"$work/serve2.out" 2>&1 &
+spid=$!
+for _ in $(seq 50); do grep -q url "$work/serve2.out" 2>/dev/null && break; sleep 0.1; done
+url=$(jq -r .url "$work/serve2.out")
+shown=$(cat "$work/serve2.out"; curl -s --max-time 10 "${url}api/stats")
+kill "$spid"; wait "$spid" 2>/dev/null
+case $shown in *s3cr3tpw*) fail mask-serve "password printed: $shown" ;; *"ckpt:***@"*) ok mask-serve ;; *) fail mask-serve "$shown" ;; esac
 out=$("$CKPT_BIN" --db "$base/nosuchdb?password=s3cr3tpw" list 2>&1)
 case $out in *s3cr3tpw*) fail mask-param "password printed: $out" ;; *) ok mask-param ;; esac
 

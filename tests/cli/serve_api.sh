@@ -15,7 +15,7 @@ cleanup() {
 trap cleanup EXIT
 lib=$work/lib
 bash "$CKPT_SRC/tests/catalog/make-library.sh" "$CKPT_BUILD" "$lib" >/dev/null
-export CKPTDB_DB=$work/catalog.sqlite CKPTDB_HOST=testhost
+export CKPTDB_DB=${CKPT_TEST_DB1:-$work/catalog.sqlite} CKPTDB_HOST=testhost
 "$CKPT_BIN" scan --no-hash "$lib" >/dev/null 2>&1
 
 "$CKPT_BIN" serve --json --listen 127.0.0.1:0 >"$work/out" 2>"$work/err" &
