@@ -46,62 +46,134 @@ static int list_tables(struct ckpt_catalog *c, struct ckpt_buf *names, size_t *n
     return names->oom ? ckpt_error_set(err, CKPT_E_NOMEM, "out of memory") : CKPT_OK;
 }
 
+/* One value held between reading it and writing it (rows are written ROWS_PER_INSERT at a
+   time: one statement and one round trip per batch instead of per row). */
+struct value {
+    int type;
+    int64_t i;
+    double d;
+    char *t;
+};
+
+#define ROWS_PER_INSERT 64
+
+static int insert_sql(struct ckpt_catalog *to, const char *table, char **names, int ncol, int rows,
+                      struct ckpt_st **out, struct ckpt_error *err)
+{
+    struct ckpt_buf ins = {0};
+    ckpt_buf_printf(&ins, "INSERT INTO \"%s\"(", table);
+    for (int i = 0; i < ncol; i++)
+        ckpt_buf_printf(&ins, "%s\"%s\"", i ? ", " : "", names[i]);
+    ckpt_buf_puts(&ins, ") VALUES");
+    for (int r = 0; r < rows; r++) {
+        ckpt_buf_puts(&ins, r ? ", (" : " (");
+        for (int i = 0; i < ncol; i++)
+            ckpt_buf_printf(&ins, "%s?%d", i ? ", " : "", r * ncol + i + 1);
+        ckpt_buf_puts(&ins, ")");
+    }
+    int rc = ins.oom ? ckpt_error_set(err, CKPT_E_NOMEM, "out of memory")
+                     : ckpt_cat_prepare(to, ckpt_buf_cstr(&ins), out, err);
+    ckpt_buf_free(&ins);
+    return rc;
+}
+
+static int flush_rows(struct ckpt_catalog *to, const char *table, char **names, int ncol,
+                      struct value *v, int rows, struct ckpt_st **full, struct ckpt_error *err)
+{
+    struct ckpt_st *st = NULL;
+    int rc;
+    if (rows == ROWS_PER_INSERT && *full) {
+        st = *full;
+        ckpt_st_reset(st);
+    } else if ((rc = insert_sql(to, table, names, ncol, rows, &st, err))) {
+        return rc;
+    }
+    for (int k = 0; k < rows * ncol; k++) {
+        switch (v[k].type) {
+        case CKPT_DB_T_INT:
+            ckpt_st_bind_i64(st, k + 1, v[k].i);
+            break;
+        case CKPT_DB_T_REAL:
+            ckpt_st_bind_double(st, k + 1, v[k].d);
+            break;
+        case CKPT_DB_T_TEXT:
+            ckpt_st_bind_text(st, k + 1, v[k].t);
+            break;
+        default:
+            ckpt_st_bind_null(st, k + 1);
+        }
+    }
+    int s = ckpt_st_step(st);
+    rc = s == CKPT_DB_DONE ? CKPT_OK : ckpt_cat_sqlerr(to, s, "copying records", err);
+    if (rows == ROWS_PER_INSERT)
+        *full = st; /* kept for the next full batch */
+    else
+        ckpt_st_finalize(st);
+    for (int k = 0; k < rows * ncol; k++) {
+        free(v[k].t);
+        v[k].t = NULL;
+    }
+    return rc;
+}
+
 static int copy_table(struct ckpt_catalog *from, struct ckpt_catalog *to, const char *table,
                       struct ckpt_copy_stats *st, struct ckpt_error *err)
 {
     char sql[160];
     snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" ORDER BY 1", table);
-    struct ckpt_st *rd, *wr = NULL;
+    struct ckpt_st *rd, *full = NULL;
     int rc = ckpt_cat_prepare(from, sql, &rd, err);
     if (rc)
         return rc;
-    int s = CKPT_DB_DONE, ncol = 0, has_id = 0;
+    int s = CKPT_DB_DONE, ncol = 0, has_id = 0, rows = 0;
+    char **names = NULL;
+    struct value *v = NULL;
     while (!rc && (s = ckpt_st_step(rd)) == CKPT_DB_ROW) {
-        if (!wr) {
+        if (!names) {
             /* the statement is made from the first row's column names */
-            struct ckpt_buf ins = {0};
             ncol = rd->db->ops->col_count(rd);
-            ckpt_buf_printf(&ins, "INSERT INTO \"%s\"(", table);
-            for (int i = 0; i < ncol; i++) {
-                const char *name = rd->db->ops->col_name(rd, i);
-                has_id |= strcmp(name, "id") == 0;
-                ckpt_buf_printf(&ins, "%s\"%s\"", i ? ", " : "", name);
+            names = calloc((size_t)ncol, sizeof *names);
+            v = calloc((size_t)ncol * ROWS_PER_INSERT, sizeof *v);
+            if (!names || !v) {
+                rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+                break;
             }
-            ckpt_buf_puts(&ins, ") VALUES(");
-            for (int i = 0; i < ncol; i++)
-                ckpt_buf_printf(&ins, "%s?%d", i ? ", " : "", i + 1);
-            ckpt_buf_puts(&ins, ")");
-            rc = ins.oom ? ckpt_error_set(err, CKPT_E_NOMEM, "out of memory")
-                         : ckpt_cat_prepare(to, ckpt_buf_cstr(&ins), &wr, err);
-            ckpt_buf_free(&ins);
-            if (rc)
-                break;
-        }
-        ckpt_st_reset(wr);
-        for (int i = 0; i < ncol; i++) {
-            switch (rd->db->ops->col_type(rd, i)) {
-            case CKPT_DB_T_INT:
-                ckpt_st_bind_i64(wr, i + 1, ckpt_st_i64(rd, i));
-                break;
-            case CKPT_DB_T_REAL:
-                ckpt_st_bind_double(wr, i + 1, ckpt_st_double(rd, i));
-                break;
-            case CKPT_DB_T_TEXT:
-                ckpt_st_bind_text(wr, i + 1, ckpt_st_text(rd, i));
-                break;
-            default:
-                ckpt_st_bind_null(wr, i + 1);
+            for (int i = 0; i < ncol && !rc; i++) {
+                names[i] = strdup(rd->db->ops->col_name(rd, i));
+                if (!names[i])
+                    rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+                else
+                    has_id |= strcmp(names[i], "id") == 0;
             }
         }
-        int w = ckpt_st_step(wr);
-        if (w != CKPT_DB_DONE)
-            rc = ckpt_cat_sqlerr(to, w, "copying records", err);
+        for (int i = 0; i < ncol && !rc; i++) {
+            struct value *x = &v[rows * ncol + i];
+            x->type = rd->db->ops->col_type(rd, i);
+            if (x->type == CKPT_DB_T_INT)
+                x->i = ckpt_st_i64(rd, i);
+            else if (x->type == CKPT_DB_T_REAL)
+                x->d = ckpt_st_double(rd, i);
+            else if (x->type == CKPT_DB_T_TEXT && !(x->t = strdup(ckpt_st_text(rd, i))))
+                rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+        }
         st->rows++;
+        if (!rc && ++rows == ROWS_PER_INSERT) {
+            rc = flush_rows(to, table, names, ncol, v, rows, &full, err);
+            rows = 0;
+        }
     }
     if (!rc && s != CKPT_DB_DONE)
         rc = ckpt_cat_sqlerr(from, s, "reading records", err);
+    if (!rc && rows)
+        rc = flush_rows(to, table, names, ncol, v, rows, &full, err);
     ckpt_st_finalize(rd);
-    ckpt_st_finalize(wr);
+    ckpt_st_finalize(full);
+    for (int k = 0; v && k < ncol * ROWS_PER_INSERT; k++)
+        free(v[k].t);
+    free(v);
+    for (int i = 0; names && i < ncol; i++)
+        free(names[i]);
+    free(names);
     const char *reset = ckpt_db_sql(to->db, CKPT_SQL_RESET_ID);
     if (!rc && has_id && reset) {
         snprintf(sql, sizeof sql, reset, table, table);

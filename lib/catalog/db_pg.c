@@ -173,13 +173,15 @@ static int pg_prepare(struct ckpt_db *db, const char *sql, struct ckpt_st **out)
     if (!st)
         return CKPT_DB_EOTHER;
     st->base.db = db;
-    unsigned char used[1000] = {0};
-    st->sql = rewrite(sql, &st->nparams, used, sizeof used);
+    size_t nused = strlen(sql) + 2; /* more than any parameter number the text can hold */
+    unsigned char *used = calloc(nused, 1);
+    st->sql = used ? rewrite(sql, &st->nparams, used, nused) : NULL;
     if (st->sql && st->nparams) {
         st->vals = calloc((size_t)st->nparams, sizeof *st->vals);
         st->types = calloc((size_t)st->nparams, sizeof *st->types);
     }
     if (!st->sql || (st->nparams && (!st->vals || !st->types))) {
+        free(used);
         free(st->sql);
         free(st->vals);
         free(st->types);
@@ -190,7 +192,8 @@ static int pg_prepare(struct ckpt_db *db, const char *sql, struct ckpt_st **out)
     /* a parameter left unbound is NULL, its type inferred by the server where the statement
        uses it; a number the statement skips (?1 and ?3 only) is a NULL text */
     for (int i = 0; i < st->nparams; i++)
-        st->types[i] = i + 1 < (int)sizeof used && used[i + 1] ? 0 : OID_TEXT;
+        st->types[i] = (size_t)i + 1 < nused && used[i + 1] ? 0 : OID_TEXT;
+    free(used);
     *out = &st->base;
     return CKPT_DB_OK;
 }
