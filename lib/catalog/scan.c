@@ -38,6 +38,12 @@ struct entry {
     int64_t file_id; /* existing record at this path, 0 if none */
 };
 
+struct known {
+    char *path;
+    int64_t id, size, mtime_ns, dev, ino;
+    int missing;
+};
+
 struct devino {
     dev_t dev;
     ino_t ino;
@@ -49,6 +55,11 @@ struct walk {
     struct ckpt_scan_stats *s;
     const char *host;
     struct ckpt_st *lookup;
+    /* PostgreSQL: this host's records under the roots, read in one query before the walk
+       (sorted by path), instead of one round trip per file */
+    struct known *known;
+    size_t n_known, cap_known;
+    int prefetched;
     struct entry *todo;
     size_t n_todo, cap_todo;
     struct devino *dirs, *files;
@@ -146,20 +157,91 @@ static int sniff(const char *path, off_t size)
     return len >= 2 && len <= (uint64_t)size - 8 && h[8] == '{';
 }
 
+static int cmp_known(const void *a, const void *b)
+{
+    return strcmp(((const struct known *)a)->path, ((const struct known *)b)->path);
+}
+
+/* Read this host's records under the roots in one query per root (PostgreSQL). */
+static int prefetch(struct walk *w, char **roots, size_t nroots, struct ckpt_error *err)
+{
+    struct ckpt_st *q;
+    int rc = ckpt_cat_prepare(w->c,
+                              "SELECT path, id, size, mtime_ns, dev, ino, missing FROM files"
+                              " WHERE host = ?1 AND (path = ?2 OR"
+                              " substr(path, 1, length(?2) + 1) = ?2 || '/')",
+                              &q, err);
+    for (size_t r = 0; r < nroots && !rc; r++) {
+        ckpt_st_reset(q);
+        ckpt_st_bind_text(q, 1, w->host);
+        ckpt_st_bind_text(q, 2, strcmp(roots[r], "/") == 0 ? "" : roots[r]);
+        int s;
+        while (!rc && (s = ckpt_st_step(q)) == CKPT_DB_ROW) {
+            if (w->n_known == w->cap_known) {
+                size_t nc = w->cap_known ? w->cap_known * 2 : 1024;
+                struct known *nk = realloc(w->known, nc * sizeof *nk);
+                if (!nk) {
+                    rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+                    break;
+                }
+                w->known = nk;
+                w->cap_known = nc;
+            }
+            struct known *k = &w->known[w->n_known];
+            if (!(k->path = strdup(ckpt_st_text(q, 0)))) {
+                rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+                break;
+            }
+            k->id = ckpt_st_i64(q, 1);
+            k->size = ckpt_st_i64(q, 2);
+            k->mtime_ns = ckpt_st_i64(q, 3);
+            k->dev = ckpt_st_i64(q, 4);
+            k->ino = ckpt_st_i64(q, 5);
+            k->missing = ckpt_st_int(q, 6);
+            w->n_known++;
+        }
+        if (!rc && s != CKPT_DB_DONE)
+            rc = ckpt_cat_sqlerr(w->c, s, "reading the records of this machine", err);
+    }
+    ckpt_st_finalize(q);
+    if (!rc && w->n_known) {
+        /* two roots that overlap read the same records twice: sorted, the repeats are
+           neighbours and bsearch finds either */
+        qsort(w->known, w->n_known, sizeof *w->known, cmp_known);
+    }
+    w->prefetched = !rc;
+    return rc;
+}
+
 static int add_todo(struct walk *w, const char *path, const struct stat *st, int is_dir)
 {
     w->s->seen++;
     /* unchanged? */
-    ckpt_st_reset(w->lookup);
-    ckpt_st_bind_text(w->lookup, 1, w->host);
-    ckpt_st_bind_text(w->lookup, 2, path);
+    struct known rec = {0}, *k = &rec;
+    int found = 0;
+    if (w->prefetched) {
+        struct known key = {.path = (char *)path};
+        k = bsearch(&key, w->known, w->n_known, sizeof *w->known, cmp_known);
+        found = k != NULL;
+    } else {
+        ckpt_st_reset(w->lookup);
+        ckpt_st_bind_text(w->lookup, 1, w->host);
+        ckpt_st_bind_text(w->lookup, 2, path);
+        if ((found = ckpt_st_step(w->lookup) == CKPT_DB_ROW)) {
+            rec.id = ckpt_st_i64(w->lookup, 0);
+            rec.size = ckpt_st_i64(w->lookup, 1);
+            rec.mtime_ns = ckpt_st_i64(w->lookup, 2);
+            rec.dev = ckpt_st_i64(w->lookup, 3);
+            rec.ino = ckpt_st_i64(w->lookup, 4);
+            rec.missing = ckpt_st_int(w->lookup, 5);
+        }
+    }
     int64_t id = 0;
-    if (ckpt_st_step(w->lookup) == CKPT_DB_ROW) {
-        id = ckpt_st_i64(w->lookup, 0);
+    if (found) {
+        id = k->id;
         int64_t mt = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-        if (ckpt_st_i64(w->lookup, 1) == (int64_t)st->st_size && ckpt_st_i64(w->lookup, 2) == mt &&
-            ckpt_st_i64(w->lookup, 3) == (int64_t)st->st_dev &&
-            ckpt_st_i64(w->lookup, 4) == (int64_t)st->st_ino && ckpt_st_int(w->lookup, 5) == 0) {
+        if (k->size == (int64_t)st->st_size && k->mtime_ns == mt && k->dev == (int64_t)st->st_dev &&
+            k->ino == (int64_t)st->st_ino && k->missing == 0) {
             w->s->unchanged++;
             w->s->files_total++;
             w->s->files_done++;
@@ -629,7 +711,9 @@ int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n
             rc = ckpt_error_setf(err, errno == ENOENT ? CKPT_E_NOTFOUND : CKPT_E_IO, paths[i],
                                  "cannot scan: %s", strerror(errno));
     }
-    if (!rc)
+    if (!rc && ckpt_cat_is_pg(c))
+        rc = prefetch(&w, roots, n, err);
+    else if (!rc)
         rc = ckpt_cat_prepare(c,
                               "SELECT id, size, mtime_ns, dev, ino, missing FROM files"
                               " WHERE host = ? AND path = ?",
@@ -715,6 +799,9 @@ int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n
     free(w.files);
     free(w.seen_ids);
     free(w.claimed);
+    for (size_t i = 0; i < w.n_known; i++)
+        free(w.known[i].path);
+    free(w.known);
     free(notseen);
     for (size_t i = 0; i < n; i++)
         free(roots[i]);
