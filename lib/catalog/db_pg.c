@@ -52,7 +52,7 @@ char *ckpt_db_mask_url(const char *url)
     if (auth) {
         auth += 3;
         size_t alen = strcspn(auth, "/?#");
-        char *at = memchr(auth, '@', alen);
+        char *at = memrchr(auth, '@', alen); /* a raw "@" in a password: the last one ends it */
         char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
         if (colon) {
             memmove(colon + 4, at, strlen(at) + 1);
