@@ -522,11 +522,15 @@ void ckpt_choices_free(struct ckpt_choice *ch, size_t n)
 int ckpt_catalog_dupes(struct ckpt_catalog *c, ckpt_dupes_fn fn, void *user, struct ckpt_error *err)
 {
     static const char *const sql[] = {
+        /* one row per model: a model's copies on several machines are its locations, not
+           duplicates of each other */
         "SELECT sha256, model_id FROM files WHERE sha256 IN (SELECT sha256 FROM files WHERE"
-        " sha256 IS NOT NULL GROUP BY sha256 HAVING count(*) > 1) ORDER BY sha256, model_id",
+        " sha256 IS NOT NULL GROUP BY sha256 HAVING count(DISTINCT model_id) > 1)"
+        " GROUP BY sha256, model_id ORDER BY sha256, model_id",
         "SELECT fingerprint, model_id FROM files WHERE fingerprint IN (SELECT fingerprint FROM"
-        " files WHERE fingerprint IS NOT NULL GROUP BY fingerprint HAVING count(*) > 1 AND"
-        " count(sha256) < count(*)) ORDER BY fingerprint, model_id",
+        " files WHERE fingerprint IS NOT NULL GROUP BY fingerprint HAVING"
+        " count(DISTINCT model_id) > 1 AND count(sha256) < count(*))"
+        " GROUP BY fingerprint, model_id ORDER BY fingerprint, model_id",
     };
     for (int pass = 0; pass < 2; pass++) {
         struct ckpt_st *st;

@@ -61,6 +61,12 @@ v=$(CKPTDB_HOST=gamma j scan --verify "$lib")
   [ "$(CKPTDB_HOST=gamma "$CKPT_BIN" --db "$mdb" list --json | jq length)" = $((n_alpha + 2)) ] &&
   ok verify || fail verify "gamma --verify: $v"
 
+# dupes: a model on several machines is one entry listing its hosts, not a duplicate of itself
+dj=$("$CKPT_BIN" --db "$mdb" dupes --json)
+[ "$(echo "$dj" | jq 'length')" = 1 ] && [ "$(echo "$dj" | jq '.[0].models | length')" = 2 ] &&
+  [ "$(echo "$dj" | jq -c '.[0].models[0].hosts | sort')" = '["alpha","beta","gamma"]' ] &&
+  ok dupes-machines || fail dupes-machines "$dj"
+
 # ---- two scanners and one editor at once ------------------------------------------------------
 cdb=$base/conc
 mkdir -p "$work/big1" "$work/big2"
@@ -95,10 +101,14 @@ psql -d killed -c "SELECT 1" >/dev/null
 "$CKPT_BIN" --db "$kdb" forget nothing >/dev/null 2>&1 || true # creates the schema
 psql -d killed -c "BEGIN; LOCK TABLE files IN EXCLUSIVE MODE; SELECT pg_sleep(60);" >/dev/null 2>&1 &
 locker=$!
+for _ in $(seq 100); do # the lock is held before the scanner starts
+  [ "$(psql -d killed -At -c "SELECT count(*) FROM pg_locks WHERE relation = 'files'::regclass AND mode = 'ExclusiveLock' AND granted")" = 1 ] && break
+  sleep 0.1
+done
 (CKPTDB_HOST=alpha "$CKPT_BIN" --db "$kdb" scan -q "$work/big1" >"$work/k.out" 2>&1; echo $? >"$work/k.rc") &
 scanner=$!
 for _ in $(seq 1 100); do
-  pid=$(psql -d killed -At -c "SELECT pid FROM pg_stat_activity WHERE datname = 'killed' AND wait_event_type = 'Lock' LIMIT 1")
+  pid=$(psql -d killed -At -c "SELECT pid FROM pg_stat_activity WHERE datname = 'killed' AND wait_event_type = 'Lock' AND application_name <> 'psql' LIMIT 1")
   [ -n "$pid" ] && break
   sleep 0.1
 done
