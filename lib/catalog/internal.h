@@ -43,6 +43,9 @@ static inline int ckpt_cat_is_pg(const struct ckpt_catalog *c)
 
 /* Rebuild the full-text row of one model (after any change to it). */
 int ckpt_cat_fts_refresh(struct ckpt_catalog *c, int64_t model_id, struct ckpt_error *err);
+/* The same for a model created in this transaction (created = 1: no old row to delete). */
+int ckpt_cat_fts_refresh_new(struct ckpt_catalog *c, int64_t model_id, int created,
+                             struct ckpt_error *err);
 /* Rebuild the full-text rows of every model (after a copy). */
 int ckpt_cat_fts_rebuild(struct ckpt_catalog *c, struct ckpt_error *err);
 

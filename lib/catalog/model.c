@@ -55,6 +55,7 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
 {
     const struct stat *st = stp;
     int64_t model_id = 0;
+    int created = 0;
     struct ckpt_st *q;
     int rc;
     char *name = stem_name(path, is_dir);
@@ -148,6 +149,7 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
             rc = ckpt_cat_sqlerr(c, s, "adding a model", err);
             goto out;
         }
+        created = 1;
     }
     char *meta = a->ok ? ckpt_analysis_meta_json(a) : NULL;
     const char *sql_new =
@@ -245,7 +247,9 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
     ckpt_suggest(&in, &so);
     static const char *const clear[] = {"DELETE FROM suggestions WHERE model_id = ?",
                                         "DELETE FROM parents WHERE model_id = ?"};
-    for (int i = 0; i < 2 && !rc; i++) {
+    /* a model made just now has none to clear (each statement is a round trip to a
+       PostgreSQL server) */
+    for (int i = 0; i < 2 && !rc && !created; i++) {
         if ((rc = ckpt_cat_prepare(c, clear[i], &q, err)))
             break;
         ckpt_st_bind_i64(q, 1, model_id);
@@ -280,7 +284,7 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
     }
     ckpt_suggest_release(&so);
     if (!rc)
-        rc = ckpt_cat_fts_refresh(c, model_id, err);
+        rc = ckpt_cat_fts_refresh_new(c, model_id, created, err);
 out:
     free(name);
     return rc;

@@ -273,6 +273,12 @@ int ckpt_catalog_integrity(struct ckpt_catalog *c, struct ckpt_error *err)
 
 int ckpt_cat_fts_refresh(struct ckpt_catalog *c, int64_t model_id, struct ckpt_error *err)
 {
+    return ckpt_cat_fts_refresh_new(c, model_id, 0, err);
+}
+
+int ckpt_cat_fts_refresh_new(struct ckpt_catalog *c, int64_t model_id, int created,
+                             struct ckpt_error *err)
+{
     static const char *const sql[] = {
         "DELETE FROM model_fts WHERE rowid = ?1",
         "INSERT INTO model_fts(rowid, name, note, tags, trigger_words, description, metadata)\n"
@@ -285,7 +291,7 @@ int ckpt_cat_fts_refresh(struct ckpt_catalog *c, int64_t model_id, struct ckpt_e
         "       FROM files f WHERE f.model_id = m.id)\n"
         "  FROM models m WHERE m.id = ?1",
     };
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = created ? 1 : 0; i < 2; i++) {
         struct ckpt_st *st;
         int rc = ckpt_cat_prepare(c, sql[i], &st, err);
         if (rc)
