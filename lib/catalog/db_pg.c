@@ -43,9 +43,13 @@ int ckpt_db_is_pg_url(const char *path)
 
 char *ckpt_db_mask_url(const char *url)
 {
-    char *out = strdup(url ? url : "");
+    /* "***" can be longer than what it replaces (a password of 1 or 2 characters, an empty
+       password= parameter): room for the text twice over */
+    const char *in = url ? url : "";
+    char *out = malloc(strlen(in) * 2 + 8);
     if (!out)
         return NULL;
+    strcpy(out, in);
     /* scheme://user:password@host...: the password is what follows the first ':' of the
        authority when an '@' ends it */
     char *auth = strstr(out, "://");

@@ -35,6 +35,8 @@ static void test_mask(void **state)
     check_mask("postgresql://nas/db?sslmode=require&password=hunter2",
                "postgresql://nas/db?sslmode=require&password=***");
     check_mask("postgresql:///db?host=%2Ftmp", "postgresql:///db?host=%2Ftmp");
+    check_mask("postgresql://a:@h/d?password=&password=x",
+               "postgresql://a:***@h/d?password=***&password=***");
     char *shown = ckpt_catalog_display_name("/home/me/catalog.sqlite");
     assert_string_equal(shown, "/home/me/catalog.sqlite");
     free(shown);
