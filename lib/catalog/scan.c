@@ -221,7 +221,7 @@ static int add_todo(struct walk *w, const char *path, const struct stat *st, int
     int found = 0;
     if (w->prefetched) {
         struct known key = {.path = (char *)path};
-        k = bsearch(&key, w->known, w->n_known, sizeof *w->known, cmp_known);
+        k = w->n_known ? bsearch(&key, w->known, w->n_known, sizeof *w->known, cmp_known) : NULL;
         found = k != NULL;
     } else {
         ckpt_st_reset(w->lookup);
