@@ -110,81 +110,89 @@ static void csv_cell(const char *s)
     putchar('"');
 }
 
+struct print_ctx {
+    struct cli_ctx *ctx;
+    struct ckpt_json j;
+    struct ckpt_buf b;
+    int csv;
+};
+
+static void csv_row(const struct ckpt_model *m)
+{
+    char rt[8], id[24];
+    snprintf(rt, sizeof rt, "%d", m->rating);
+    snprintf(id, sizeof id, "%" PRId64, m->id);
+    const char *cols[] = {id,
+                          m->name,
+                          m->path,
+                          m->kind,
+                          m->family,
+                          m->ecosystem,
+                          m->origin,
+                          m->output,
+                          m->realism,
+                          m->subjects,
+                          m->tags,
+                          m->rating ? rt : NULL,
+                          m->source,
+                          m->sha256,
+                          m->autov2,
+                          m->safety,
+                          m->missing ? "true" : "false"};
+    for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
+        if (k)
+            putchar(',');
+        csv_cell(cols[k]);
+    }
+    putchar('\n');
+}
+
+static int print_one(void *user, const struct ckpt_model *m)
+{
+    struct print_ctx *p = user;
+    if (p->ctx->json) {
+        ckpt_model_json(m, &p->j);
+        if (p->b.len > (1u << 20))
+            cli_flush(&p->b);
+    } else if (p->csv) {
+        csv_row(m);
+    } else {
+        cli_table_row(m);
+    }
+    return 0;
+}
+
 int cli_print_models(struct cli_ctx *ctx, struct ckpt_catalog *cat, const int64_t *ids, size_t n,
                      int csv)
 {
-    struct ckpt_buf b = {0};
-    struct ckpt_json j;
-    ckpt_json_init(&j, &b, 0);
+    struct print_ctx p = {.ctx = ctx, .csv = csv};
+    ckpt_json_init(&p.j, &p.b, 0);
     if (ctx->json)
-        ckpt_json_arr_begin(&j);
+        ckpt_json_arr_begin(&p.j);
     else if (csv)
         printf("id,name,path,kind,family,ecosystem,origin,output,realism,subjects,tags,rating,"
                "source,sha256,autov2,safety,missing\n");
     else if (n)
         cli_table_header();
-    struct ckpt_error rerr;
-    if (ckpt_catalog_read_begin(cat, &rerr)) {
-        cli_error("%s", rerr.msg);
-        ckpt_buf_free(&b);
+    /* the table shows the best suggestion where nothing is chosen; CSV only chosen values;
+       JSON the whole record */
+    unsigned parts = ctx->json ? CKPT_MODEL_ALL : csv ? 0 : CKPT_MODEL_SUGGESTED;
+    struct ckpt_error err;
+    if (ckpt_catalog_models_each(cat, ids, n, parts, print_one, &p, &err)) {
+        cli_error("%s", err.msg);
+        ckpt_buf_free(&p.b);
         return EXIT_INPUT;
     }
-    for (size_t i = 0; i < n; i++) {
-        struct ckpt_model m;
-        struct ckpt_error err;
-        if (ckpt_catalog_model_get(cat, ids[i], &m, &err)) {
-            ckpt_catalog_read_end(cat);
-            cli_error("%s", err.msg);
-            ckpt_buf_free(&b);
-            return EXIT_INPUT;
-        }
-        if (ctx->json) {
-            ckpt_model_json(&m, &j);
-            if (b.len > (1u << 20))
-                cli_flush(&b);
-        } else if (csv) {
-            char rt[8], id[24];
-            snprintf(rt, sizeof rt, "%d", m.rating);
-            snprintf(id, sizeof id, "%" PRId64, m.id);
-            const char *cols[] = {id,
-                                  m.name,
-                                  m.path,
-                                  m.kind,
-                                  m.family,
-                                  m.ecosystem,
-                                  m.origin,
-                                  m.output,
-                                  m.realism,
-                                  m.subjects,
-                                  m.tags,
-                                  m.rating ? rt : NULL,
-                                  m.source,
-                                  m.sha256,
-                                  m.autov2,
-                                  m.safety,
-                                  m.missing ? "true" : "false"};
-            for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
-                if (k)
-                    putchar(',');
-                csv_cell(cols[k]);
-            }
-            putchar('\n');
-        } else {
-            cli_table_row(&m);
-        }
-        ckpt_model_release(&m);
-    }
-    ckpt_catalog_read_end(cat);
     if (ctx->json) {
-        ckpt_json_arr_end(&j);
-        ckpt_buf_putc(&b, '\n');
-        cli_flush(&b);
+        ckpt_json_arr_end(&p.j);
+        ckpt_buf_putc(&p.b, '\n');
+        cli_flush(&p.b);
     } else if (!csv && !ctx->quiet) {
         fprintf(stderr,
                 "%zu model%s (~value: suggested, not chosen; M: file missing, E: "
                 "unreadable)\n",
                 n, n == 1 ? "" : "s");
     }
-    ckpt_buf_free(&b);
+    ckpt_buf_free(&p.b);
     return EXIT_OK;
 }

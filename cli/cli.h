@@ -18,7 +18,8 @@ struct cli_ctx {
     int json;
     int quiet;
     int verbose;
-    int progress; /* 1: --progress given; progress is also drawn when stderr is a terminal */
+    int progress;   /* 1: --progress given; progress is also drawn when stderr is a terminal */
+    int no_catalog; /* merge/convert/...: --no-catalog, do not record the output */
 };
 
 struct cli_command {
@@ -83,17 +84,32 @@ int cmd_convert(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_prune(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_extract(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_bake(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_organize(struct cli_ctx *ctx, int argc, char **argv);
 
 /* ops_common.c: the options merge/convert/prune/extract/bake share (-o, --force, --dtype,
- * --no-hash); *handled is 0 when argv[*i] is not one of them. */
+ * --no-hash, --trust, --no-catalog); *handled is 0 when argv[*i] is not one of them. */
 struct ckpt_op_common;
 struct ckpt_op_report;
-int cli_ops_option(const char *cmd, int argc, char **argv, int *i, struct ckpt_op_common *c,
-                   int *handled);
+int cli_ops_option(struct cli_ctx *ctx, const char *cmd, int argc, char **argv, int *i,
+                   struct ckpt_op_common *c, int *handled);
 /* Draw the progress bar when stderr is a terminal or --progress was given (not with -q). */
 void cli_ops_progress(struct cli_ctx *ctx, struct ckpt_op_common *c);
-/* Print the error or the report (human or --json); returns the exit status. */
+/* The inputs of a run as the catalog records the output's parents: paths[i] with weights[i] (NaN:
+ * unknown); origin is the chosen origin to set ("merge"), or NULL to carry over the first input's
+ * chosen origin (convert, prune, extract: the same model in another file). */
+struct cli_ops_inputs {
+    const char *const *paths;
+    const double *weights;
+    size_t n;
+    const char *origin;
+};
+/* After a successful run, record the output in the catalog when one is in use (docs/merge.md:
+ * --db or $CKPTDB_DB given, or the default catalog file exists; not with --no-catalog). Print
+ * the error or the report (human or --json); returns the exit status. */
 int cli_ops_finish(struct cli_ctx *ctx, const char *cmd, int rc, const struct ckpt_error *err,
-                   const struct ckpt_op_common *c, const struct ckpt_op_report *r);
+                   const struct ckpt_op_common *c, const struct ckpt_op_report *r,
+                   const struct cli_ops_inputs *in);
+int cmd_sidecars(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_views(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -19,7 +19,7 @@ int cmd_bake(struct cli_ctx *ctx, int argc, char **argv)
     }
     int rc = EXIT_OK, handled, nd = 0;
     for (int i = 1; i < argc && !rc; i++) {
-        if ((rc = cli_ops_option("bake", argc, argv, &i, &o.c, &handled)) || handled)
+        if ((rc = cli_ops_option(ctx, "bake", argc, argv, &i, &o.c, &handled)) || handled)
             continue;
         if (!strcmp(argv[i], "--vae") && i + 1 < argc) {
             o.vae = argv[++i];
@@ -57,7 +57,26 @@ int cmd_bake(struct cli_ctx *ctx, int argc, char **argv)
         struct ckpt_error err;
         memset(&rep, 0, sizeof rep);
         rc = ckpt_bake(&o, &rep, &err);
-        rc = cli_ops_finish(ctx, "bake", rc, &err, &o.c, &rep);
+        /* a bake is a merge in A1111's sense: the checkpoint (weight 1), each network with
+           its weight, the VAE (its tensors replace the checkpoint's: weight 1) */
+        const char **paths = calloc(o.n_loras + 2, sizeof *paths);
+        double *weights = calloc(o.n_loras + 2, sizeof *weights);
+        struct cli_ops_inputs in = {paths, weights, 0, "merge"};
+        if (paths && weights) {
+            paths[in.n] = o.input;
+            weights[in.n++] = 1.0;
+            for (size_t l = 0; l < o.n_loras; l++) {
+                paths[in.n] = o.loras[l].path;
+                weights[in.n++] = o.loras[l].weight;
+            }
+            if (o.vae) {
+                paths[in.n] = o.vae;
+                weights[in.n++] = 1.0;
+            }
+        }
+        rc = cli_ops_finish(ctx, "bake", rc, &err, &o.c, &rep, &in);
+        free(paths);
+        free(weights);
         ckpt_op_report_release(&rep);
     }
     for (int i = 0; i < nd; i++)

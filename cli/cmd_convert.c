@@ -10,7 +10,7 @@ int cmd_convert(struct cli_ctx *ctx, int argc, char **argv)
     memset(&o, 0, sizeof o);
     int rc, handled;
     for (int i = 1; i < argc; i++) {
-        if ((rc = cli_ops_option("convert", argc, argv, &i, &o.c, &handled)))
+        if ((rc = cli_ops_option(ctx, "convert", argc, argv, &i, &o.c, &handled)))
             return rc;
         if (handled)
             continue;
@@ -27,7 +27,10 @@ int cmd_convert(struct cli_ctx *ctx, int argc, char **argv)
     struct ckpt_error err;
     memset(&rep, 0, sizeof rep);
     rc = ckpt_convert(&o, &rep, &err);
-    rc = cli_ops_finish(ctx, "convert", rc, &err, &o.c, &rep);
+    const char *paths[1] = {o.input};
+    const double weights[1] = {1.0};
+    const struct cli_ops_inputs in = {paths, weights, 1, NULL};
+    rc = cli_ops_finish(ctx, "convert", rc, &err, &o.c, &rep, &in);
     ckpt_op_report_release(&rep);
     return rc;
 }

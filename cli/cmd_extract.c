@@ -12,7 +12,7 @@ int cmd_extract(struct cli_ctx *ctx, int argc, char **argv)
     int rc, handled;
     struct ckpt_error err;
     for (int i = 1; i < argc; i++) {
-        if ((rc = cli_ops_option("extract", argc, argv, &i, &o.c, &handled)))
+        if ((rc = cli_ops_option(ctx, "extract", argc, argv, &i, &o.c, &handled)))
             return rc;
         if (handled)
             continue;
@@ -37,7 +37,10 @@ int cmd_extract(struct cli_ctx *ctx, int argc, char **argv)
     struct ckpt_op_report rep;
     memset(&rep, 0, sizeof rep);
     rc = ckpt_extract(&o, &rep, &err);
-    rc = cli_ops_finish(ctx, "extract", rc, &err, &o.c, &rep);
+    const char *paths[1] = {o.input};
+    const double weights[1] = {1.0};
+    const struct cli_ops_inputs in = {paths, weights, 1, NULL};
+    rc = cli_ops_finish(ctx, "extract", rc, &err, &o.c, &rep, &in);
     ckpt_op_report_release(&rep);
     return rc;
 }

@@ -1,4 +1,5 @@
 /* ckptdb merge: two or three checkpoints into a new one, streamed tensor by tensor. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,7 +27,7 @@ int cmd_merge(struct cli_ctx *ctx, int argc, char **argv)
     struct ckpt_error err;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if ((rc = cli_ops_option("merge", argc, argv, &i, &o.c, &handled)))
+        if ((rc = cli_ops_option(ctx, "merge", argc, argv, &i, &o.c, &handled)))
             return rc;
         if (handled)
             continue;
@@ -103,7 +104,17 @@ int cmd_merge(struct cli_ctx *ctx, int argc, char **argv)
     struct ckpt_op_report rep;
     memset(&rep, 0, sizeof rep);
     rc = ckpt_merge(&o, &rep, &err);
-    rc = cli_ops_finish(ctx, "merge", rc, &err, &o.c, &rep);
+    /* the parents' weights: each model's coefficient in the result; unknown (NaN) for TIES and
+       DARE (not linear) and with per-block weights (the recipe holds them) */
+    double a = o.alpha, b = o.beta, w[3] = {NAN, NAN, NAN};
+    if (!o.n_blocks && o.method == CKPT_MERGE_WEIGHTED_SUM)
+        w[0] = 1 - a, w[1] = a;
+    else if (!o.n_blocks && o.method == CKPT_MERGE_ADD_DIFFERENCE)
+        w[0] = 1, w[1] = a, w[2] = -a;
+    else if (!o.n_blocks && o.method == CKPT_MERGE_TRIPLE_SUM)
+        w[0] = 1 - a - b, w[1] = a, w[2] = b;
+    const struct cli_ops_inputs in = {o.inputs, w, o.n_inputs, "merge"};
+    rc = cli_ops_finish(ctx, "merge", rc, &err, &o.c, &rep, &in);
     ckpt_op_report_release(&rep);
     return rc;
 }

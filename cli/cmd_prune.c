@@ -10,7 +10,7 @@ int cmd_prune(struct cli_ctx *ctx, int argc, char **argv)
     memset(&o, 0, sizeof o);
     int rc, handled;
     for (int i = 1; i < argc; i++) {
-        if ((rc = cli_ops_option("prune", argc, argv, &i, &o.c, &handled)))
+        if ((rc = cli_ops_option(ctx, "prune", argc, argv, &i, &o.c, &handled)))
             return rc;
         if (handled)
             continue;
@@ -34,7 +34,10 @@ int cmd_prune(struct cli_ctx *ctx, int argc, char **argv)
     struct ckpt_error err;
     memset(&rep, 0, sizeof rep);
     rc = ckpt_prune(&o, &rep, &err);
-    rc = cli_ops_finish(ctx, "prune", rc, &err, &o.c, &rep);
+    const char *paths[1] = {o.input};
+    const double weights[1] = {1.0};
+    const struct cli_ops_inputs in = {paths, weights, 1, NULL};
+    rc = cli_ops_finish(ctx, "prune", rc, &err, &o.c, &rep, &in);
     ckpt_op_report_release(&rep);
     return rc;
 }

@@ -92,6 +92,8 @@ int cmd_scan(struct cli_ctx *ctx, int argc, char **argv)
             o.no_hash = 1;
         } else if (!dashdash && strcmp(argv[i], "--verify") == 0) {
             o.verify = 1;
+        } else if (!dashdash && strcmp(argv[i], "--no-lineage") == 0) {
+            o.no_lineage = 1;
         } else if (!dashdash && strcmp(argv[i], "--jobs") == 0 && i + 1 < argc) {
             o.jobs = (unsigned)atoi(argv[++i]);
         } else if (!dashdash && argv[i][0] == '-' && argv[i][1]) {

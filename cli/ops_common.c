@@ -1,16 +1,19 @@
 /* What the five file-making commands (merge, convert, prune, extract, bake) share: the common
- * options, the progress bar on stderr, and printing the report. */
+ * options, the progress bar on stderr, recording the output in the catalog, and printing the
+ * report. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "ckptdb/ops.h"
 
-int cli_ops_option(const char *cmd, int argc, char **argv, int *i, struct ckpt_op_common *c,
-                   int *handled)
+int cli_ops_option(struct cli_ctx *ctx, const char *cmd, int argc, char **argv, int *i,
+                   struct ckpt_op_common *c, int *handled)
 {
     const char *a = argv[*i];
     *handled = 1;
@@ -26,6 +29,8 @@ int cli_ops_option(const char *cmd, int argc, char **argv, int *i, struct ckpt_o
         c->trust = 1;
     } else if (!strcmp(a, "--no-hash")) {
         c->no_hash = 1;
+    } else if (!strcmp(a, "--no-catalog")) {
+        ctx->no_catalog = 1;
     } else if (!strcmp(a, "--dtype")) {
         if (*i + 1 >= argc)
             return cli_usage_error(cmd, "--dtype needs fp16, bf16 or fp32");
@@ -85,14 +90,89 @@ static void progress_end(void)
     bar.drawn = 0;
 }
 
+/* A catalog is in use when --db or $CKPTDB_DB names one, or the default catalog file exists. */
+static int catalog_in_use(const struct cli_ctx *ctx)
+{
+    if (ctx->no_catalog)
+        return 0;
+    if (ctx->db && *ctx->db)
+        return 1;
+    char path[4096];
+    struct ckpt_error err;
+    struct stat st;
+    return ckpt_catalog_default_path(NULL, path, sizeof path, &err) == CKPT_OK &&
+           stat(path, &st) == 0;
+}
+
+static void stem(const char *path, char *out, size_t n)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    snprintf(out, n, "%s", b);
+    char *dot = strrchr(out, '.');
+    if (dot && dot != out)
+        *dot = 0;
+}
+
+/* Record the output with its parents; *id its catalog record. The exit status. */
+static int record(struct cli_ctx *ctx, const struct ckpt_op_common *c,
+                  const struct ckpt_op_report *r, const struct cli_ops_inputs *in, int64_t *id)
+{
+    struct ckpt_catalog *cat;
+    int rc = cli_catalog_open(ctx, 0, &cat);
+    if (rc) {
+        cli_error("%s was written but not recorded in the catalog", c->output);
+        return rc;
+    }
+    struct ckpt_parent *ps = calloc(in->n ? in->n : 1, sizeof *ps);
+    struct ckpt_model *ms = calloc(in->n ? in->n : 1, sizeof *ms);
+    char(*names)[256] = calloc(in->n ? in->n : 1, sizeof *names);
+    const char *origin = in->origin;
+    struct ckpt_error err;
+    if (!ps || !ms || !names) {
+        cli_error("out of memory");
+        rc = EXIT_INPUT;
+    }
+    for (size_t i = 0; i < in->n && !rc; i++) {
+        /* a parent known to the catalog gives its name (and hash when not hashed now) */
+        int64_t pid;
+        int known = ckpt_catalog_find_model(cat, in->paths[i], &pid, &err) == CKPT_OK &&
+                    ckpt_catalog_model_get(cat, pid, &ms[i], &err) == CKPT_OK;
+        stem(in->paths[i], names[i], sizeof names[i]);
+        ps[i].name = known && ms[i].name ? ms[i].name : names[i];
+        ps[i].sha256 = i < 4 && r->sha256[i][0] ? (char *)r->sha256[i]
+                       : known                  ? ms[i].sha256
+                                                : NULL;
+        ps[i].weight = in->weights ? in->weights[i] : NAN;
+        if (i == 0 && !in->origin && known)
+            origin = ms[0].origin;
+    }
+    if (!rc && ckpt_catalog_record_output(cat, c->output, origin, ps, in->n, c->no_hash, id,
+                                          &err) != CKPT_OK) {
+        cli_error("%s was written but not recorded in the catalog: %s", c->output, err.msg);
+        rc = EXIT_INPUT;
+    }
+    for (size_t i = 0; ms && i < in->n; i++)
+        ckpt_model_release(&ms[i]);
+    free(ms);
+    free(ps);
+    free(names);
+    ckpt_catalog_close(cat);
+    return rc;
+}
+
 int cli_ops_finish(struct cli_ctx *ctx, const char *cmd, int rc, const struct ckpt_error *err,
-                   const struct ckpt_op_common *c, const struct ckpt_op_report *r)
+                   const struct ckpt_op_common *c, const struct ckpt_op_report *r,
+                   const struct cli_ops_inputs *in)
 {
     progress_end();
     if (rc) {
         cli_error("%s: %s", cmd, err->msg);
         return rc == CKPT_E_ARG ? EXIT_USAGE : EXIT_INPUT;
     }
+    int64_t id = 0;
+    if (in && catalog_in_use(ctx) && (rc = record(ctx, c, r, in, &id)))
+        return rc;
     if (ctx->json) {
         struct ckpt_buf b = {0};
         struct ckpt_json j;
@@ -102,6 +182,11 @@ int cli_ops_finish(struct cli_ctx *ctx, const char *cmd, int rc, const struct ck
         ckpt_json_str(&j, c->output);
         ckpt_json_key(&j, "family");
         ckpt_json_str(&j, r->family[0] ? r->family : NULL);
+        ckpt_json_key(&j, "catalog_id");
+        if (id)
+            ckpt_json_i64(&j, id);
+        else
+            ckpt_json_null(&j);
         ckpt_json_key(&j, "tensors_in");
         ckpt_json_u64(&j, r->tensors_in);
         ckpt_json_key(&j, "tensors_out");
@@ -179,5 +264,8 @@ int cli_ops_finish(struct cli_ctx *ctx, const char *cmd, int rc, const struct ck
                (unsigned long long)r->lora_modules, (unsigned long long)r->lora_unmatched);
     for (size_t i = 0; i < r->n_notes; i++)
         printf("note: %s\n", r->notes[i]);
+    if (id)
+        printf("recorded in the catalog as model %lld (origin %s, %zu parent%s)\n", (long long)id,
+               in->origin ? in->origin : "kept", in->n, in->n == 1 ? "" : "s");
     return EXIT_OK;
 }

@@ -26,6 +26,9 @@ echo
 echo "== ckptdb scan: the catalog (demo/catalog.sqlite; --no-hash: the sparse library is tens of GB)"
 rm -f demo/catalog.sqlite demo/catalog.sqlite-*
 export CKPTDB_DB=demo/catalog.sqlite
+# the family tree first, hashed: its lineage fingerprints ride on the hashing pass (the
+# --no-hash scan after it finds these files unchanged and keeps what was measured)
+$ck scan "$lib/Stable-diffusion/family" >/dev/null
 $ck scan --no-hash "$lib" || echo "(exit status $?: a file could not be read as a model; it is recorded with its safety verdict)"
 echo
 echo "== ckptdb list (~value: suggested, not chosen)"
@@ -36,6 +39,21 @@ $ck choose --output photorealistic --family sdxl --top 3
 echo
 echo "== ckptdb show majicmixRealistic_v7"
 $ck show majicmixRealistic_v7
+echo
+echo "== ckptdb lineage lineageBlendMix_v10 (from the weights alone)"
+$ck lineage lineageBlendMix_v10
+echo
+echo "== ckptdb similar lineagePortraitTune_v10"
+$ck similar --top 3 lineagePortraitTune_v10
+echo
+echo "== ckptdb show lineageBlendMix_v10 (the finding as a suggestion, with its parents)"
+$ck show lineageBlendMix_v10 | sed -n '/-- suggested/,$p'
+echo "== ckptdb organize: a plan that lays the checkpoints and LoRAs out by output and realism"
+echo "   (the suggested output/realism accepted first; nothing moves without --apply)"
+for id in $($ck list --csv | tail -n +2 | cut -d, -f1); do
+  $ck accept "$id" output realism >/dev/null 2>&1 || true
+done
+$ck organize --into demo/sorted --layout by-output-realism "$lib/Stable-diffusion" "$lib/Lora"
 echo
 echo "== ckptdb serve: the page over this catalog"
 echo "Run:  $ck --db demo/catalog.sqlite serve"

@@ -121,4 +121,7 @@ cat > "$L/filmGrainPhoto.civitai.info" <<'J'
 {"id": 210021, "modelId": 187000, "baseModel": "SD 1.5", "trainedWords": ["film grain photo"],
  "model": {"name": "Film Grain Photo", "type": "LORA", "tags": ["photography", "style"]}}
 J
+# a small family tree with real (random) values, for `ckptdb lineage`: a base, two fine-tunes of
+# it and their weighted sum (0.3/0.7), SD1 tensor names and shapes, reduced in number
+$py "$src/tests/lineage/make_family.py" "$CKPT_SHARED" "$S/family" --demo
 echo "demo library: $(find "$out" -type f | wc -l) files in $out" >&2

@@ -105,6 +105,7 @@ int ckpt_api_new(struct ckpt_api **out, const char *db_path, struct ckpt_error *
     }
     ckpt_catalog_close(c);
     pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->built, NULL);
     *out = a;
     return CKPT_OK;
 }
@@ -113,6 +114,8 @@ void ckpt_api_free(struct ckpt_api *a)
 {
     if (!a)
         return;
+    if (a->prebuilding)
+        pthread_join(a->prebuild, NULL);
     for (size_t i = 0; i < a->n_handles; i++)
         ckpt_catalog_close(a->handles[i]);
     free(a->handles);
@@ -122,6 +125,7 @@ void ckpt_api_free(struct ckpt_api *a)
         free(a->cache[i].key);
         free(a->cache[i].body);
     }
+    pthread_cond_destroy(&a->built);
     pthread_mutex_destroy(&a->mu);
     free(a->db_path);
     free(a);
@@ -358,6 +362,12 @@ static const char *const list_params[] = {
     "kind",   "family", "ecosystem",  "origin",  "output", "realism", "subject", "tag",  "source",
     "safety", "sort",   "min_rating", "missing", "q",      "problem", "offset",  "limit"};
 
+static int page_model(void *user, const struct ckpt_model *m)
+{
+    ckpt_model_json(m, user);
+    return 0;
+}
+
 void ckpt_api_models(struct ckpt_api *a, const struct ckpt_api_args *q, struct ckpt_api_reply *r)
 {
     long offset = num_arg(q, "offset", 0, 1L << 30),
@@ -394,21 +404,17 @@ void ckpt_api_models(struct ckpt_api *a, const struct ckpt_api_args *q, struct c
     ckpt_json_i64(&j, limit);
     ckpt_json_key(&j, "models");
     ckpt_json_arr_begin(&j);
-    for (size_t i = (size_t)offset; i < n && i < (size_t)offset + (size_t)limit; i++) {
-        struct ckpt_model m = {0};
+    if ((size_t)offset < n) {
+        size_t cnt = n - (size_t)offset < (size_t)limit ? n - (size_t)offset : (size_t)limit;
         struct ckpt_error err;
-        int rc = ckpt_catalog_model_get(cat, ids[i], &m, &err);
-        if (rc == CKPT_E_NOTFOUND) /* forgotten between the list and now */
-            continue;
+        int rc =
+            ckpt_catalog_models_each(cat, ids + offset, cnt, CKPT_MODEL_ALL, page_model, &j, &err);
         if (rc) {
-            ckpt_model_release(&m);
             free(ids);
             ckpt_buf_free(&key);
             ckpt_api_status_error(r, rc, &err);
             return;
         }
-        ckpt_model_json(&m, &j);
-        ckpt_model_release(&m);
     }
     ckpt_json_arr_end(&j);
     ckpt_json_obj_end(&j);

@@ -38,6 +38,10 @@ struct ckpt_api_reply {
 
 int ckpt_api_new(struct ckpt_api **out, const char *db_path, struct ckpt_error *err);
 void ckpt_api_free(struct ckpt_api *a);
+/* Build the collection summary behind facets and stats in a background thread now, so that the
+ * page's first request does not wait for a read of the whole catalog (a request that comes
+ * while it is being built waits for that build instead of starting another). */
+void ckpt_api_prebuild(struct ckpt_api *a);
 
 /* Route handlers. id is a model id already parsed from the path (digits only). */
 void ckpt_api_models(struct ckpt_api *a, const struct ckpt_api_args *q, struct ckpt_api_reply *r);

@@ -63,6 +63,10 @@ struct ckpt_api {
     size_t n_handles, cap_handles;
     uint64_t writes; /* bumped by every write through this server */
     struct summary *sum;
+    int building; /* a thread is building the summary; the others wait on built */
+    pthread_cond_t built;
+    pthread_t prebuild; /* the start-up build (joined by ckpt_api_free) */
+    int prebuilding;
     struct cached_reply cache[RESPONSE_CACHE];
     size_t cache_next;
 };

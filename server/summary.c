@@ -67,53 +67,57 @@ static char *problem_codes(const char *json)
     return out;
 }
 
+struct build_ctx {
+    struct summary *s;
+    size_t cap;
+    int oom;
+};
+
+static int add_row(void *user, const struct ckpt_model *m)
+{
+    struct build_ctx *b = user;
+    struct summary *s = b->s;
+    if (s->n == b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 1024;
+        struct summary_row *nr = realloc(s->rows, nc * sizeof *nr);
+        if (!nr) {
+            b->oom = 1;
+            return 1;
+        }
+        s->rows = nr;
+        b->cap = nc;
+    }
+    struct summary_row *row = &s->rows[s->n++];
+    memset(row, 0, sizeof *row);
+    row->id = m->id;
+    row->name = dup_or_null(m->name);
+    row->size = m->size;
+    row->missing = m->missing;
+    row->failed = m->error != NULL;
+    const char *vals[AX_COUNT] = {m->kind,   m->family,  m->ecosystem, m->origin,
+                                  m->output, m->realism, m->subjects,  m->tags,
+                                  m->source, NULL,       m->safety,    NULL};
+    for (int k = 0; k < AX_COUNT; k++)
+        row->v[k] = dup_or_null(vals[k]);
+    if (m->rating > 0) {
+        char r[16];
+        snprintf(r, sizeof r, "%d", m->rating);
+        row->v[AX_RATING] = strdup(r);
+    }
+    row->v[AX_PROBLEMS] = problem_codes(m->problems);
+    return 0;
+}
+
+/* one row per model, in id order, read in batches (the listing columns only) */
 static int build(struct ckpt_catalog *cat, struct summary *s, struct ckpt_error *err)
 {
-    struct ckpt_query q = {.include_missing = 1, .sort = "id"};
-    int64_t *ids;
-    size_t n;
-    int rc = ckpt_catalog_list(cat, &q, &ids, &n, err);
+    struct build_ctx b = {.s = s};
+    int rc = ckpt_catalog_models_each(cat, NULL, 0, 0, add_row, &b, err);
+    if (!rc && b.oom)
+        rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
     if (rc)
         return rc;
-    s->rows = calloc(n ? n : 1, sizeof *s->rows);
-    if (!s->rows) {
-        free(ids);
-        return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < n; i++) {
-        struct ckpt_model m = {0};
-        rc = ckpt_catalog_model_get(cat, ids[i], &m, err);
-        if (rc == CKPT_E_NOTFOUND) {
-            ckpt_model_release(&m);
-            continue;
-        }
-        if (rc) {
-            ckpt_model_release(&m);
-            break;
-        }
-        struct summary_row *row = &s->rows[s->n++];
-        row->id = m.id;
-        row->name = dup_or_null(m.name);
-        row->size = m.size;
-        row->missing = m.missing;
-        row->failed = m.error != NULL;
-        const char *vals[AX_COUNT] = {m.kind,   m.family,  m.ecosystem, m.origin,
-                                      m.output, m.realism, m.subjects,  m.tags,
-                                      m.source, NULL,      m.safety,    NULL};
-        for (int k = 0; k < AX_COUNT; k++)
-            row->v[k] = dup_or_null(vals[k]);
-        if (m.rating > 0) {
-            char r[16];
-            snprintf(r, sizeof r, "%d", m.rating);
-            row->v[AX_RATING] = strdup(r);
-        }
-        row->v[AX_PROBLEMS] = problem_codes(m.problems);
-        ckpt_model_release(&m);
-    }
-    free(ids);
-    if (rc)
-        return rc;
-    qsort(s->rows, s->n, sizeof *s->rows, cmp_row);
+    qsort(s->rows, s->n, sizeof *s->rows, cmp_row); /* already in id order; kept as a guard */
     return CKPT_OK;
 }
 
@@ -121,34 +125,64 @@ struct summary *ckpt_api_summary(struct ckpt_api *a, struct ckpt_api_reply *r)
 {
     uint64_t gen = ckpt_api_generation(a);
     pthread_mutex_lock(&a->mu);
-    if (a->sum && a->sum->gen == gen) {
-        a->sum->refs++;
-        struct summary *s = a->sum;
-        pthread_mutex_unlock(&a->mu);
-        return s;
+    for (;;) {
+        if (a->sum && a->sum->gen == gen) {
+            a->sum->refs++;
+            struct summary *s = a->sum;
+            pthread_mutex_unlock(&a->mu);
+            return s;
+        }
+        if (!a->building)
+            break;
+        /* another thread (the start-up prebuild, or a request) is building it: wait for that
+           rather than reading the whole catalog twice at once */
+        pthread_cond_wait(&a->built, &a->mu);
     }
+    a->building = 1;
     pthread_mutex_unlock(&a->mu);
     struct ckpt_catalog *cat = ckpt_api_catalog(a, r);
-    if (!cat)
-        return NULL;
-    struct summary *s = calloc(1, sizeof *s);
+    struct summary *s = cat ? calloc(1, sizeof *s) : NULL;
     struct ckpt_error err;
-    int rc = s ? build(cat, s, &err) : ckpt_error_set(&err, CKPT_E_NOMEM, "out of memory");
+    int rc = !cat ? CKPT_E_IO
+             : s  ? build(cat, s, &err)
+                  : ckpt_error_set(&err, CKPT_E_NOMEM, "out of memory");
+    pthread_mutex_lock(&a->mu);
+    a->building = 0;
+    pthread_cond_broadcast(&a->built);
     if (rc) {
+        pthread_mutex_unlock(&a->mu);
         ckpt_api_summary_free(s);
-        ckpt_api_status_error(r, rc, &err);
+        if (cat)
+            ckpt_api_status_error(r, rc, &err);
         return NULL;
     }
     s->gen = gen;
-    s->refs = 1;
-    pthread_mutex_lock(&a->mu);
+    s->refs = 2; /* the caller's and the api's own */
     struct summary *old = a->sum;
     a->sum = s;
-    s->refs++; /* the api's own reference */
     if (old && --old->refs == 0)
         ckpt_api_summary_free(old);
     pthread_mutex_unlock(&a->mu);
     return s;
+}
+
+static void *prebuild(void *user)
+{
+    struct ckpt_api *a = user;
+    struct ckpt_api_reply r = {.fd = -1};
+    struct summary *s = ckpt_api_summary(a, &r);
+    if (s)
+        ckpt_api_summary_release(a, s);
+    ckpt_buf_free(&r.body);
+    return NULL;
+}
+
+void ckpt_api_prebuild(struct ckpt_api *a)
+{
+    pthread_mutex_lock(&a->mu);
+    if (!a->prebuilding && pthread_create(&a->prebuild, NULL, prebuild, a) == 0)
+        a->prebuilding = 1;
+    pthread_mutex_unlock(&a->mu);
 }
 
 void ckpt_api_summary_release(struct ckpt_api *a, struct summary *s)

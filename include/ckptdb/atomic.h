@@ -17,6 +17,10 @@ struct ckpt_atomic_file;
 /* force: 0 refuses an existing target (checked at open and again, race-free, at commit). */
 int ckpt_atomic_open(struct ckpt_atomic_file **out, const char *path, int force,
                      struct ckpt_error *err);
+/* Streaming mode for a large file written front to back, called before the first write: writes
+ * are gathered into aligned blocks written by a background thread (O_DIRECT where the filesystem
+ * allows it); holes become zeros. Falls back to ordinary writes when it cannot be set up. */
+int ckpt_atomic_stream(struct ckpt_atomic_file *f);
 int ckpt_atomic_write(struct ckpt_atomic_file *f, const void *data, size_t len,
                       struct ckpt_error *err);
 /* Leave a hole of len zero bytes (sparse where the filesystem supports it). */

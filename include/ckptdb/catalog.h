@@ -51,6 +51,10 @@ int ckpt_catalog_schema_current(void);
 int ckpt_catalog_schema_version(struct ckpt_catalog *c);
 /* The SQL of migration n (1-based) or NULL past the last: for the migration test. */
 const char *ckpt_catalog_migration_sql(int n);
+/* Rewrite the catalog file with each table's pages together (SQLite VACUUM), so that reading
+ * many records touches few pages; scan does it itself after writing a good part of the catalog.
+ * Needs room for a copy of the file; on failure the catalog stays as it was. */
+int ckpt_catalog_compact(struct ckpt_catalog *c, struct ckpt_error *err);
 /* PRAGMA integrity_check: CKPT_OK when it says "ok". */
 int ckpt_catalog_integrity(struct ckpt_catalog *c, struct ckpt_error *err);
 
@@ -97,6 +101,7 @@ struct ckpt_scan_options {
     ckpt_catalog_log_fn log; /* may be NULL; level 0 = failure, 1 = note, 2 = verbose */
     void *log_user;
     volatile int *cancel;
+    int no_lineage; /* do not compute lineage fingerprints while hashing */
 };
 
 /* Walk the paths (files or folders), record every model file. CKPT_OK when every file could be
@@ -106,6 +111,26 @@ struct ckpt_scan_options {
 int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n,
                       const struct ckpt_scan_options *opts, struct ckpt_scan_stats *stats,
                       struct ckpt_error *err);
+
+/* The sidecar files tools keep next to a model, named by the model's stem (its path without the
+ * extension; a diffusers folder's whole name) plus suffix: Civitai Helper's .civitai.info,
+ * Stability Matrix's .cm-info.json, A1111's .json, .yaml configs, .description.txt / .txt
+ * notes, and previews (preview = 1). The one list scan reads, organize moves and views link.
+ * Terminated by an entry whose suffix is NULL. Static storage. */
+struct ckpt_sidecar_name {
+    const char *suffix, *kind;
+    int preview;
+};
+const struct ckpt_sidecar_name *ckpt_sidecar_names(void);
+/* Record a file ckptdb made (merge, convert, ...): scan it in as `scan` records one file (hashed
+ * unless no_hash), then set origin (a taxonomy value, or NULL to leave it) as a chosen value and
+ * replace its parents with parents[0..n) (the operation's inputs and their weights; NaN weight:
+ * unknown). *model_id (optional) receives its record. A rescan that finds the file unchanged keeps
+ * these; a changed file gets the parents its recipe suggests again. */
+struct ckpt_parent;
+int ckpt_catalog_record_output(struct ckpt_catalog *c, const char *path, const char *origin,
+                               const struct ckpt_parent *parents, size_t n, int no_hash,
+                               int64_t *model_id, struct ckpt_error *err);
 
 /* ---- models -------------------------------------------------------------------------------- */
 
@@ -168,6 +193,26 @@ int ckpt_catalog_find_model(struct ckpt_catalog *c, const char *ref, int64_t *id
                             struct ckpt_error *err);
 int ckpt_catalog_model_get(struct ckpt_catalog *c, int64_t id, struct ckpt_model *m,
                            struct ckpt_error *err);
+/* Reading many models at once (a listing, a page, an export): the parts of a record beyond its
+ * listing columns (id, name, path, size, mtime, format, kind, network, family, ecosystem,
+ * variant, prediction, precision, components, hashes, fingerprint, safety, origin, output,
+ * realism, subjects, tags, source, source_url, note, trigger_words, rating, problems, preview,
+ * error, missing), which are always filled. */
+enum {
+    CKPT_MODEL_SUGGESTED = 1 << 0, /* suggested[]: the best suggestion of each field */
+    CKPT_MODEL_PARENTS = 1 << 1,   /* parents[] */
+    CKPT_MODEL_DETAIL = 1 << 2,    /* settings, metadata, evidence, description, sidecars,
+                                      safety_findings, locations[] */
+    CKPT_MODEL_ALL = 7,            /* everything ckpt_catalog_model_get fills */
+};
+/* Called for each model, in the order asked; m is valid during the call only (the reader
+   releases it). Nonzero stops the read (ckpt_catalog_models_each then returns CKPT_OK). */
+typedef int (*ckpt_model_fn)(void *user, const struct ckpt_model *m);
+/* Call fn for the models ids[0..n) in that order (every model in id order when ids is NULL),
+ * with the listing columns and the asked parts filled (the others NULL/0), reading them in
+ * batches from one snapshot. An id with no model (forgotten meanwhile) is skipped. */
+int ckpt_catalog_models_each(struct ckpt_catalog *c, const int64_t *ids, size_t n, unsigned parts,
+                             ckpt_model_fn fn, void *user, struct ckpt_error *err);
 /* The model object of ../shared/CONTRACT.md. */
 void ckpt_model_json(const struct ckpt_model *m, struct ckpt_json *j);
 
@@ -266,5 +311,27 @@ const char *const *ckpt_taxonomy_values(const char *field);
 /* CKPT_OK when value is valid for field; else CKPT_E_ARG with "FIELD: 'VALUE' is not one of
  * a, b, c". Comma lists are checked item by item for realism and subjects. */
 int ckpt_taxonomy_check(const char *field, const char *value, struct ckpt_error *err);
+
+/* ---- lineage (lib/catalog/lineage.c) ------------------------------------------------------ */
+
+struct ckpt_lineage_fp;
+/* The lineage fingerprint of model `id` (of its first file that has one), labelled with the
+ * model's name; CKPT_E_NOTFOUND when none was computed (not a checkpoint or diffusion model, or
+ * scanned with --no-hash). */
+int ckpt_catalog_lineage_fp(struct ckpt_catalog *c, int64_t id, struct ckpt_lineage_fp **out,
+                            struct ckpt_error *err);
+
+struct ckpt_lineage_cands {
+    struct ckpt_lineage_fp **fps; /* labelled with the model names */
+    char **names, **shas;         /* sha256 may be NULL */
+    int64_t *ids;                 /* model ids */
+    size_t n;
+};
+/* The `keep` models of q's family nearest to q by their folded sketches (one linear pass over
+ * the catalog's folds), model `self` left out, their full fingerprints loaded. */
+int ckpt_catalog_lineage_nearest(struct ckpt_catalog *c, const struct ckpt_lineage_fp *q,
+                                 int64_t self, size_t keep, struct ckpt_lineage_cands *out,
+                                 struct ckpt_error *err);
+void ckpt_lineage_cands_release(struct ckpt_lineage_cands *r);
 
 #endif

@@ -5,19 +5,20 @@
  * L2, absmax); and per block (SD1/SD2: BASE, IN00-IN11, M00, OUT00-OUT11; SDXL: IN00-IN08, M00,
  * OUT00-OUT08; TE, TE2 and VAE as blocks of their own; Flux: D00.., S00..; else one UNET block)
  * a linear random-projection sketch: a count sketch of a fixed, name-seeded subset of the
- * block's elements. Because it is linear, the sketch of a linear merge of parents is the same
- * linear merge of their sketches; every file of a family is sketched alike because the
- * projection of each tensor depends only on its normalised name and element index.
+ * block's elements (lib/lineage/kernel.c). Because it is linear, the sketch of a linear merge of
+ * parents is the same linear merge of their sketches; every file of a family is sketched alike
+ * because the projection of each tensor depends only on its normalised name and element index.
  *
  * Fingerprints are computed in one streaming pass over the file's bytes: either fed by the
  * hasher (ckpt_hash_options.extra, so the hashes and the fingerprint share one read) or by
- * ckpt_lineage_fingerprint_file. They serialise to a compact blob (about 90 KB for SD1,
- * 170 KB for SDXL) for the catalog.
+ * ckpt_lineage_fingerprint_file. They serialise to a compact blob (about 100 KB for SD1) for
+ * the catalog.
  *
  * Questions: ckpt_lineage_similar (per-block cosine of deltas to a base, identical components)
- * and ckpt_lineage_explain (a per-block affine least-squares fit of the model's sketches on
- * candidate parents: weighted sum, add-difference with signed weights, block weights; the
- * residual against the fp16/bf16 rounding floor says whether the merge is linear).
+ * and ckpt_lineage_explain (affine least-squares fits of the model's sketches on small subsets
+ * of candidate parents, one weight per parent first, then per block: weighted sum,
+ * add-difference with signed weights, block weights; the residual against the fp16/bf16
+ * rounding floor says whether the merge is linear; docs/lineage.md).
  *
  * Ownership: _new/_load/_file return owned handles freed by ckpt_lineage_fp_free (NULL is a
  * no-op); results are freed by their _release. Getters return borrowed pointers. */
@@ -76,6 +77,14 @@ void ckpt_lineage_fp_save(const struct ckpt_lineage_fp *fp, struct ckpt_buf *b);
 /* Parse a blob written by _save; CKPT_E_FORMAT naming `name` for anything malformed. */
 int ckpt_lineage_fp_load(const void *data, size_t len, const char *name,
                          struct ckpt_lineage_fp **out, struct ckpt_error *err);
+
+/* The compact pre-filter form (the folded sketches folded once more: 16 floats per block, about
+ * 1.9 KB for SD1) that the catalog keeps beside the blob, so a query reads every model's fold
+ * and only the nearest models' blobs. */
+void ckpt_lineage_fp_fold_save(const struct ckpt_lineage_fp *fp, struct ckpt_buf *b);
+/* Squared distance between fp's folded sketches and a saved fold; -1 when the fold is malformed
+ * or has other blocks. */
+double ckpt_lineage_fold_distance(const struct ckpt_lineage_fp *fp, const void *fold, size_t len);
 
 /* ---- reading a fingerprint -------------------------------------------------------------------
  */

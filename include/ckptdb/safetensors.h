@@ -19,6 +19,8 @@ struct ckpt_st_writer;
 
 int ckpt_st_writer_open(struct ckpt_st_writer **out, const char *path, int force,
                         struct ckpt_error *err);
+/* Before any data: write the file in streaming mode (ckpt_atomic_stream), for large outputs. */
+void ckpt_st_writer_stream(struct ckpt_st_writer *w);
 /* Metadata (string -> string); a repeated key replaces the earlier value. */
 int ckpt_st_writer_meta(struct ckpt_st_writer *w, const char *key, const char *value,
                         struct ckpt_error *err);

@@ -52,7 +52,8 @@ struct value {
     int type;
     int64_t i;
     double d;
-    char *t;
+    char *t; /* text, or the bytes of a blob (n of them) */
+    size_t n;
 };
 
 #define ROWS_PER_INSERT 64
@@ -98,6 +99,9 @@ static int flush_rows(struct ckpt_catalog *to, const char *table, char **names, 
             break;
         case CKPT_DB_T_TEXT:
             ckpt_st_bind_text(st, k + 1, v[k].t);
+            break;
+        case CKPT_DB_T_BLOB:
+            ckpt_st_bind_blob(st, k + 1, v[k].t, v[k].n);
             break;
         default:
             ckpt_st_bind_null(st, k + 1);
@@ -155,6 +159,13 @@ static int copy_table(struct ckpt_catalog *from, struct ckpt_catalog *to, const 
                 x->d = ckpt_st_double(rd, i);
             else if (x->type == CKPT_DB_T_TEXT && !(x->t = strdup(ckpt_st_text(rd, i))))
                 rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+            else if (x->type == CKPT_DB_T_BLOB) {
+                const void *p = ckpt_st_blob(rd, i, &x->n);
+                if (!(x->t = malloc(x->n ? x->n : 1)))
+                    rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+                else if (x->n)
+                    memcpy(x->t, p, x->n);
+            }
         }
         st->rows++;
         if (!rc && ++rows == ROWS_PER_INSERT) {

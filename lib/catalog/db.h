@@ -32,7 +32,7 @@ enum {
 
 enum ckpt_db_kind { CKPT_DB_SQLITE, CKPT_DB_PG };
 
-enum { CKPT_DB_T_NULL, CKPT_DB_T_INT, CKPT_DB_T_REAL, CKPT_DB_T_TEXT };
+enum { CKPT_DB_T_NULL, CKPT_DB_T_INT, CKPT_DB_T_REAL, CKPT_DB_T_TEXT, CKPT_DB_T_BLOB };
 
 /* Statements whose text differs between the backends. */
 enum ckpt_sql {
@@ -74,6 +74,10 @@ struct ckpt_db_ops {
     int (*set_schema_version)(struct ckpt_db *db, int v);
     int (*integrity)(struct ckpt_db *db, char *msg, size_t len); /* 0 ok, 1 damaged, <0 error */
     void (*close)(struct ckpt_db *db);
+    /* bytes (copied; SQLite BLOB, PostgreSQL bytea) */
+    void (*bind_blob)(struct ckpt_st *st, int i, const void *p, size_t n);
+    /* the bytes of a blob column, valid until the next step/reset; NULL (and *n = 0) for NULL */
+    const void *(*col_blob)(struct ckpt_st *st, int col, size_t *n);
 };
 
 struct ckpt_db {
@@ -135,6 +139,14 @@ static inline void ckpt_st_bind_text(struct ckpt_st *st, int i, const char *s)
 static inline void ckpt_st_bind_null(struct ckpt_st *st, int i)
 {
     st->db->ops->bind_null(st, i);
+}
+static inline void ckpt_st_bind_blob(struct ckpt_st *st, int i, const void *p, size_t n)
+{
+    st->db->ops->bind_blob(st, i, p, n);
+}
+static inline const void *ckpt_st_blob(struct ckpt_st *st, int col, size_t *n)
+{
+    return st->db->ops->col_blob(st, col, n);
 }
 static inline int64_t ckpt_st_i64(struct ckpt_st *st, int col)
 {

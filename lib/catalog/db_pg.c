@@ -14,6 +14,7 @@
 
 #define OID_INT8 20
 #define OID_TEXT 25
+#define OID_BYTEA 17
 #define OID_FLOAT8 701
 
 struct pg_db {
@@ -30,6 +31,7 @@ struct pg_st {
     unsigned *types;
     PGresult *res;
     int executed, row, nrows;
+    unsigned char *blob; /* the last column read by pg_blob */
 };
 
 #define PGD(db) ((struct pg_db *)(db))
@@ -241,6 +243,7 @@ static void pg_finalize(struct ckpt_st *sst)
 {
     struct pg_st *st = PGS(sst);
     PQclear(st->res);
+    PQfreemem(st->blob);
     for (int i = 0; i < st->nparams; i++)
         free(st->vals[i]);
     free(st->vals);
@@ -344,6 +347,8 @@ static int pg_type(struct ckpt_st *st, int col)
     case 701:  /* float8 */
     case 1700: /* numeric */
         return CKPT_DB_T_REAL;
+    case OID_BYTEA:
+        return CKPT_DB_T_BLOB;
     default:
         return CKPT_DB_T_TEXT;
     }
@@ -417,11 +422,46 @@ static void pg_close(struct ckpt_db *db)
     free(db);
 }
 
+/* bytes go as bytea's hex text ("\\x0a1b...") */
+static void pg_bind_blob(struct ckpt_st *st, int i, const void *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *v = n < (SIZE_MAX - 3) / 2 ? malloc(2 * n + 3) : NULL;
+    if (v) {
+        const unsigned char *b = p;
+        v[0] = '\\';
+        v[1] = 'x';
+        for (size_t k = 0; k < n; k++) {
+            v[2 + 2 * k] = hex[b[k] >> 4];
+            v[3 + 2 * k] = hex[b[k] & 15];
+        }
+        v[2 + 2 * n] = 0;
+    }
+    put(st, i, v, v ? OID_BYTEA : 0);
+}
+
+static const void *pg_blob(struct ckpt_st *sst, int col, size_t *n)
+{
+    struct pg_st *st = PGS(sst);
+    *n = 0;
+    PQfreemem(st->blob);
+    st->blob = NULL;
+    const char *v = cell(sst, col);
+    if (!v)
+        return NULL;
+    size_t len = 0;
+    st->blob = PQunescapeBytea((const unsigned char *)v, &len);
+    if (!st->blob)
+        return NULL;
+    *n = len;
+    return st->blob;
+}
+
 static const struct ckpt_db_ops pg_ops = {
-    pg_exec,        pg_prepare,     pg_step,      pg_reset, pg_finalize, pg_bind_i64,
-    pg_bind_double, pg_bind_text,   pg_bind_null, pg_i64,   pg_double,   pg_text,
-    pg_null,        pg_count,       pg_name,      pg_type,  pg_in_txn,   pg_errmsg,
-    pg_version,     pg_set_version, pg_integrity, pg_close,
+    pg_exec,        pg_prepare,     pg_step,      pg_reset, pg_finalize,  pg_bind_i64,
+    pg_bind_double, pg_bind_text,   pg_bind_null, pg_i64,   pg_double,    pg_text,
+    pg_null,        pg_count,       pg_name,      pg_type,  pg_in_txn,    pg_errmsg,
+    pg_version,     pg_set_version, pg_integrity, pg_close, pg_bind_blob, pg_blob,
 };
 
 static const char *const pg_sql[CKPT_SQL_COUNT_] = {

@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "catalog/db.h"
+#include "ckptdb/buf.h"
 
 struct sq_db {
     struct ckpt_db base;
@@ -151,6 +153,8 @@ static int sq_type(struct ckpt_st *st, int col)
         return CKPT_DB_T_REAL;
     case SQLITE_NULL:
         return CKPT_DB_T_NULL;
+    case SQLITE_BLOB:
+        return CKPT_DB_T_BLOB;
     default:
         return CKPT_DB_T_TEXT;
     }
@@ -205,11 +209,23 @@ static void sq_close(struct ckpt_db *db)
     free(db);
 }
 
+static void sq_bind_blob(struct ckpt_st *st, int i, const void *p, size_t n)
+{
+    sqlite3_bind_blob64(S(st), i, p ? p : "", (sqlite3_uint64)n, SQLITE_TRANSIENT);
+}
+
+static const void *sq_blob(struct ckpt_st *st, int col, size_t *n)
+{
+    const void *p = sqlite3_column_blob(S(st), col);
+    *n = p ? (size_t)sqlite3_column_bytes(S(st), col) : 0;
+    return p;
+}
+
 static const struct ckpt_db_ops sq_ops = {
-    sq_exec,        sq_prepare,     sq_step,      sq_reset, sq_finalize, sq_bind_i64,
-    sq_bind_double, sq_bind_text,   sq_bind_null, sq_i64,   sq_double,   sq_text,
-    sq_null,        sq_count,       sq_name,      sq_type,  sq_in_txn,   sq_errmsg,
-    sq_version,     sq_set_version, sq_integrity, sq_close,
+    sq_exec,        sq_prepare,     sq_step,      sq_reset, sq_finalize,  sq_bind_i64,
+    sq_bind_double, sq_bind_text,   sq_bind_null, sq_i64,   sq_double,    sq_text,
+    sq_null,        sq_count,       sq_name,      sq_type,  sq_in_txn,    sq_errmsg,
+    sq_version,     sq_set_version, sq_integrity, sq_close, sq_bind_blob, sq_blob,
 };
 
 static const char *const sq_sql[CKPT_SQL_COUNT_] = {
@@ -230,6 +246,43 @@ static const char *const sq_sql[CKPT_SQL_COUNT_] = {
     [CKPT_SQL_RESET_ID] = NULL,
 };
 
+/* 1 when a -wal file with content is beside the catalog */
+static int wal_pending(const char *path)
+{
+    char wal[4200];
+    struct stat st;
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    return stat(wal, &st) == 0 && st.st_size > 0;
+}
+
+/* 1 when the schema can be read through this connection */
+static int wal_readable(sqlite3 *db)
+{
+    return sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) == SQLITE_OK;
+}
+
+static int open_immutable(const char *path, sqlite3 **db)
+{
+    /* the path goes into a URI: '?' and '#' (and '%') in it must be escaped */
+    struct ckpt_buf b = {0};
+    ckpt_buf_puts(&b, "file:");
+    for (const char *p = path; *p; p++) {
+        if (*p == '?' || *p == '#' || *p == '%')
+            ckpt_buf_printf(&b, "%%%02X", (unsigned char)*p);
+        else
+            ckpt_buf_putc(&b, *p);
+    }
+    ckpt_buf_puts(&b, "?immutable=1");
+    if (b.oom) {
+        ckpt_buf_free(&b);
+        return SQLITE_NOMEM;
+    }
+    int rc = sqlite3_open_v2(ckpt_buf_cstr(&b), db,
+                             SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+    ckpt_buf_free(&b);
+    return rc;
+}
+
 int ckpt_db_sqlite_open(const char *path, int readonly, struct ckpt_db **out)
 {
     struct sq_db *d = calloc(1, sizeof *d);
@@ -241,6 +294,14 @@ int ckpt_db_sqlite_open(const char *path, int readonly, struct ckpt_db **out)
     d->base.sql = sq_sql;
     int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     int rc = sqlite3_open_v2(path, &d->h, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK && readonly && !wal_readable(d->h) && !wal_pending(path)) {
+        /* a WAL catalog whose -shm file cannot be created (read-only media, a full disk) and
+           with no -wal content: the file holds every record and nobody can be writing it
+           there, so read it as immutable */
+        sqlite3_close_v2(d->h);
+        d->h = NULL;
+        rc = open_immutable(path, &d->h);
+    }
     if (rc != SQLITE_OK)
         return map(rc);
     sqlite3_extended_result_codes(d->h, 0);

@@ -14,8 +14,13 @@ struct ckpt_catalog {
     struct ckpt_db *db;
     char *path; /* as shown to the user: a PostgreSQL URL with its password masked */
     int readonly;
-    /* statements reused by ckpt_catalog_model_get (listing 1,000s of models) */
-    struct ckpt_st *st_model, *st_sugg, *st_parents, *st_locations;
+    /* statements reused by ckpt_catalog_model_get and, for batches of ids, by
+       ckpt_catalog_models_each (read.c) */
+    struct ckpt_st *st_model, *st_one[4];
+    struct ckpt_st *st_batch[6];
+    /* statements of ckpt_cat_cached, keyed by their (static) SQL text's address */
+    const char *cache_sql[32];
+    struct ckpt_st *cache_st[32];
     int last_db_rc; /* the CKPT_DB_* code of the last failure ckpt_cat_sqlerr reported */
 };
 
@@ -23,6 +28,10 @@ struct ckpt_catalog {
 int ckpt_cat_exec(struct ckpt_catalog *c, const char *sql, struct ckpt_error *err);
 int ckpt_cat_prepare(struct ckpt_catalog *c, const char *sql, struct ckpt_st **st,
                      struct ckpt_error *err);
+/* A statement prepared once per handle and reset on every call, for SQL run many times (sql
+ * must be a string literal: it is keyed by address). Never finalize it. */
+int ckpt_cat_cached(struct ckpt_catalog *c, const char *sql, struct ckpt_st **st,
+                    struct ckpt_error *err);
 /* Map a database failure (a CKPT_DB_E* code) to a one-line error (locked, read-only, full disk,
  * corrupt, connection lost). */
 int ckpt_cat_sqlerr(struct ckpt_catalog *c, int rc, const char *what, struct ckpt_error *err);
@@ -130,5 +139,23 @@ const char *ckpt_suggest_rule_id(size_t i);
 int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *host,
                          const char *path, const void *st /* struct stat */, int is_dir,
                          const struct ckpt_analysis *a, struct ckpt_error *err);
+
+/* ---- lineage fingerprints (lib/catalog/lineage.c) ------------------------------------------ */
+
+struct ckpt_cat_fp;
+struct ckpt_lineage_fp;
+/* A fingerprint stream for a checkpoint or diffusion model about to be hashed (1), or nothing to
+ * do (0: another kind, or the header cannot be read again). */
+int ckpt_cat_fp_start(const char *path, const struct ckpt_analysis *a, struct ckpt_cat_fp **out);
+/* The hasher's extra consumer: user is the struct ckpt_cat_fp. */
+void ckpt_cat_fp_update(void *user, const uint8_t *p, uint64_t off, size_t len);
+/* The fingerprint when the hashing pass succeeded (ok), else NULL; frees f. */
+struct ckpt_lineage_fp *ckpt_cat_fp_finish(struct ckpt_cat_fp *f, int ok);
+/* Store it for the file recorded at host:path. */
+int ckpt_cat_fp_store(struct ckpt_catalog *c, const char *host, const char *path,
+                      const struct ckpt_lineage_fp *fp, struct ckpt_error *err);
+/* Explain every model fingerprinted by a scan that started at since_ns (CLOCK_REALTIME, as
+ * files.scanned_ns) from the catalog, and record the findings as suggestions (and parents). */
+int ckpt_cat_lineage_suggest(struct ckpt_catalog *c, int64_t since_ns, struct ckpt_error *err);
 
 #endif

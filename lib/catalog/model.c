@@ -1,7 +1,7 @@
-/* Model records: writing what scan measured (files, suggestions, parents), reading one model
- * whole (struct ckpt_model and its JSON object), resolving MODEL arguments, and the user's
- * changes (set, tag, accept, forget), each one transaction. Not for lists and rankings
- * (query.c) or export/import (transfer.c). */
+/* Model records: writing what scan measured (files, suggestions, parents), a record in memory
+ * (struct ckpt_model, releasing it, its JSON object), resolving MODEL arguments, and the user's
+ * changes (set, tag, accept, forget), each one transaction. Not for reading records (read.c),
+ * lists and rankings (query.c) or export/import (transfer.c). */
 #include <ctype.h>
 #include <jansson.h>
 #include <math.h>
@@ -290,145 +290,7 @@ out:
     return rc;
 }
 
-/* ---- reading ------------------------------------------------------------------------------- */
-
-#define MODEL_COLS                                                                                 \
-    "m.id, m.name, f.path, f.size, f.mtime_ns, f.format, f.kind, f.network, f.family,"             \
-    " coalesce(m.ecosystem, f.ecosystem), f.variant, f.prediction, f.precision, f.components,"     \
-    " f.sha256, f.autov1, f.autov2, f.autov3, f.crc32, f.blake3, f.fingerprint, f.safety,"         \
-    " m.origin, m.output, m.realism, m.subjects,"                                                  \
-    " (SELECT group_concat(tag, ',') FROM (SELECT tag FROM tags t WHERE t.model_id = m.id"         \
-    " ORDER BY tag) AS st), m.source, m.source_url, m.note, m.trigger_words, m.rating, "           \
-    "m.settings,"                                                                                  \
-    " f.metadata, f.problems, f.evidence, m.description, m.preview, f.sidecars, f.error,"          \
-    " coalesce(f.missing, 1), f.safety_findings"
-
-/* A cached statement, prepared on first use and reset for the next (finalized at close). */
-static int cached(struct ckpt_catalog *c, struct ckpt_st **slot, const char *sql,
-                  struct ckpt_st **st, struct ckpt_error *err)
-{
-    if (!*slot) {
-        int rc = ckpt_cat_prepare(c, sql, slot, err);
-        if (rc)
-            return rc;
-    }
-    ckpt_st_reset(*slot);
-    *st = *slot;
-    return CKPT_OK;
-}
-
-int ckpt_catalog_model_get(struct ckpt_catalog *c, int64_t id, struct ckpt_model *m,
-                           struct ckpt_error *err)
-{
-    memset(m, 0, sizeof *m);
-    struct ckpt_st *q;
-    int rc = cached(c, &c->st_model,
-                    "SELECT " MODEL_COLS " FROM models m LEFT JOIN files f ON f.model_id = m.id"
-                    " WHERE m.id = ?1 ORDER BY f.missing, f.host <> ?2, f.id LIMIT 1",
-                    &q, err);
-    if (rc)
-        return rc;
-    ckpt_st_bind_i64(q, 1, id);
-    ckpt_st_bind_text(q, 2, ckpt_catalog_host());
-    int s = ckpt_st_step(q);
-    if (s != CKPT_DB_ROW) {
-        ckpt_st_reset(q);
-        if (s == CKPT_DB_DONE)
-            return ckpt_error_set(err, CKPT_E_NOTFOUND, "no model with id %lld", (long long)id);
-        return ckpt_cat_sqlerr(c, s, "reading a model", err);
-    }
-    int k = 0;
-    m->id = ckpt_st_i64(q, k++);
-    char **strs1[] = {&m->name, &m->path};
-    for (size_t i = 0; i < 2; i++)
-        *strs1[i] = ckpt_cat_coldup(q, k++);
-    m->size = (uint64_t)ckpt_st_i64(q, k++);
-    m->mtime_ns = ckpt_st_i64(q, k++);
-    char **strs2[] = {&m->format,     &m->kind,         &m->network,    &m->family,
-                      &m->ecosystem,  &m->variant,      &m->prediction, &m->precision,
-                      &m->components, &m->sha256,       &m->autov1,     &m->autov2,
-                      &m->autov3,     &m->crc32,        &m->blake3,     &m->fingerprint,
-                      &m->safety,     &m->origin,       &m->output,     &m->realism,
-                      &m->subjects,   &m->tags,         &m->source,     &m->source_url,
-                      &m->note,       &m->trigger_words};
-    for (size_t i = 0; i < sizeof strs2 / sizeof strs2[0]; i++)
-        *strs2[i] = ckpt_cat_coldup(q, k++);
-    m->rating = ckpt_st_int(q, k++);
-    char **strs3[] = {&m->settings,    &m->metadata, &m->problems, &m->evidence,
-                      &m->description, &m->preview,  &m->sidecars, &m->error};
-    for (size_t i = 0; i < sizeof strs3 / sizeof strs3[0]; i++)
-        *strs3[i] = ckpt_cat_coldup(q, k++);
-    m->missing = ckpt_st_int(q, k++);
-    m->safety_findings = ckpt_cat_coldup(q, k++);
-    ckpt_st_reset(q);
-    /* the best suggestion of each field */
-    rc = cached(c, &c->st_sugg,
-                "SELECT field, value, confidence, why FROM suggestions WHERE"
-                " model_id = ? ORDER BY field, confidence DESC, value",
-                &q, err);
-    if (rc)
-        goto fail;
-    ckpt_st_bind_i64(q, 1, id);
-    while ((s = ckpt_st_step(q)) == CKPT_DB_ROW) {
-        const char *f = ckpt_st_text(q, 0);
-        if (m->n_suggested && strcmp(m->suggested[m->n_suggested - 1].field, f) == 0)
-            continue;
-        struct ckpt_suggestion *ns =
-            realloc(m->suggested, (m->n_suggested + 1) * sizeof *m->suggested);
-        if (!ns)
-            break;
-        m->suggested = ns;
-        struct ckpt_suggestion *sg = &m->suggested[m->n_suggested++];
-        sg->field = ckpt_cat_coldup(q, 0);
-        sg->value = ckpt_cat_coldup(q, 1);
-        sg->confidence = ckpt_st_double(q, 2);
-        sg->why = ckpt_cat_coldup(q, 3);
-    }
-    ckpt_st_reset(q);
-    rc = cached(c, &c->st_parents,
-                "SELECT p.sha256, coalesce(p.name, (SELECT m2.name FROM files f2 JOIN"
-                " models m2 ON m2.id = f2.model_id WHERE f2.sha256 = p.sha256 LIMIT 1)),"
-                " p.weight FROM parents p WHERE p.model_id = ? ORDER BY p.seq",
-                &q, err);
-    if (rc)
-        goto fail;
-    ckpt_st_bind_i64(q, 1, id);
-    while ((s = ckpt_st_step(q)) == CKPT_DB_ROW) {
-        struct ckpt_parent *np = realloc(m->parents, (m->n_parents + 1) * sizeof *m->parents);
-        if (!np)
-            break;
-        m->parents = np;
-        struct ckpt_parent *p = &m->parents[m->n_parents++];
-        p->sha256 = ckpt_cat_coldup(q, 0);
-        p->name = ckpt_cat_coldup(q, 1);
-        p->weight = ckpt_st_null(q, 2) ? NAN : ckpt_st_double(q, 2);
-    }
-    ckpt_st_reset(q);
-    rc = cached(c, &c->st_locations,
-                "SELECT host, path, missing FROM files WHERE model_id = ?1"
-                " ORDER BY host <> ?2, host, path",
-                &q, err);
-    if (rc)
-        goto fail;
-    ckpt_st_bind_i64(q, 1, id);
-    ckpt_st_bind_text(q, 2, ckpt_catalog_host());
-    while ((s = ckpt_st_step(q)) == CKPT_DB_ROW) {
-        struct ckpt_location *nl =
-            realloc(m->locations, (m->n_locations + 1) * sizeof *m->locations);
-        if (!nl)
-            break;
-        m->locations = nl;
-        struct ckpt_location *l = &m->locations[m->n_locations++];
-        l->host = ckpt_cat_coldup(q, 0);
-        l->path = ckpt_cat_coldup(q, 1);
-        l->missing = ckpt_st_int(q, 2);
-    }
-    ckpt_st_reset(q);
-    return CKPT_OK;
-fail:
-    ckpt_model_release(m);
-    return rc;
-}
+/* ---- records in memory ----------------------------------------------------------------- */
 
 void ckpt_model_release(struct ckpt_model *m)
 {

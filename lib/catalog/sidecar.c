@@ -201,6 +201,32 @@ static void trim_text(char *s)
         s[--n] = 0;
 }
 
+/* The one list of sidecar names (scan reads them, organize moves them, views links previews).
+ * Metadata first in the order scan reads them (the first file that gives a fact wins), then
+ * previews: A1111's user-made <name>.png wins over the downloaded <name>.preview.png. */
+static const struct ckpt_sidecar_name sidecar_names[] = {
+    {".civitai.info", "civitai.info", 0},
+    {".cm-info.json", "cm-info.json", 0},
+    {".json", "a1111.json", 0},
+    {".yaml", "yaml", 0},
+    {".description.txt", "description.txt", 0},
+    {".txt", "txt", 0},
+    {".png", "preview", 1},
+    {".preview.png", "preview", 1},
+    {".jpg", "preview", 1},
+    {".jpeg", "preview", 1},
+    {".webp", "preview", 1},
+    {".preview.jpg", "preview", 1},
+    {".preview.jpeg", "preview", 1},
+    {".preview.webp", "preview", 1},
+    {NULL, NULL, 0},
+};
+
+const struct ckpt_sidecar_name *ckpt_sidecar_names(void)
+{
+    return sidecar_names;
+}
+
 void ckpt_sidecar_read(const char *model_path, int is_dir, struct ckpt_sidecar_facts *f)
 {
     memset(f, 0, sizeof *f);
@@ -226,17 +252,10 @@ void ckpt_sidecar_read(const char *model_path, int is_dir, struct ckpt_sidecar_f
     struct ckpt_json pj;
     ckpt_json_init(&pj, &pb, 0);
     ckpt_json_obj_begin(&pj);
-    static const struct {
-        const char *suffix, *kind;
-    } files[] = {
-        {".civitai.info", "civitai.info"},
-        {".cm-info.json", "cm-info.json"},
-        {".json", "a1111.json"},
-        {".yaml", "yaml"},
-        {".description.txt", "description.txt"},
-        {".txt", "txt"},
-    };
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    const struct ckpt_sidecar_name *files = ckpt_sidecar_names();
+    for (size_t i = 0; files[i].suffix; i++) {
+        if (files[i].preview)
+            continue;
         snprintf(p, sizeof p, "%.*s%s", (int)stem, model_path, files[i].suffix);
         if (!exists(p))
             continue;
@@ -252,9 +271,9 @@ void ckpt_sidecar_read(const char *model_path, int is_dir, struct ckpt_sidecar_f
         } else if (strcmp(files[i].suffix, ".yaml") != 0) {
             json_t *root = json_loadb(text, len, JSON_DECODE_ANY, NULL);
             if (root) {
-                if (i == 0)
+                if (strcmp(files[i].kind, "civitai.info") == 0)
                     read_civitai(f, root, text);
-                else if (i == 1)
+                else if (strcmp(files[i].kind, "cm-info.json") == 0)
                     read_cminfo(f, root, text);
                 else
                     read_a1111(f, root);
@@ -263,12 +282,11 @@ void ckpt_sidecar_read(const char *model_path, int is_dir, struct ckpt_sidecar_f
         }
         free(text);
     }
-    /* previews: A1111's user-made <name>.png wins over the downloaded <name>.preview.png */
-    static const char *const previews[] = {".png",          ".preview.png", ".jpg",
-                                           ".jpeg",         ".webp",        ".preview.jpg",
-                                           ".preview.jpeg", ".preview.webp"};
-    for (size_t i = 0; i < sizeof previews / sizeof previews[0] && !f->preview; i++) {
-        snprintf(p, sizeof p, "%.*s%s", (int)stem, model_path, previews[i]);
+    /* previews, in the list's order: A1111's user-made <name>.png wins */
+    for (size_t i = 0; files[i].suffix && !f->preview; i++) {
+        if (!files[i].preview)
+            continue;
+        snprintf(p, sizeof p, "%.*s%s", (int)stem, model_path, files[i].suffix);
         if (exists(p)) {
             f->preview = strdup(p);
             add_path(&pb, &pj, "preview", p);

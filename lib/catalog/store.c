@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "catalog/internal.h"
+#include "ckptdb/buf.h"
 
 int ckpt_cat_migrate(struct ckpt_catalog *c, struct ckpt_error *err);
 
@@ -80,12 +82,51 @@ static int make_parent(const char *path, struct ckpt_error *err)
     return CKPT_OK;
 }
 
+/* why the catalog cannot be written, when the file or its folder is not writable (a read-only
+   file system, permissions): SQLite itself then only says it cannot open the -wal/-shm files */
+static const char *not_writable(const char *path)
+{
+    if (access(path, W_OK) != 0 && errno != ENOENT)
+        return strerror(errno);
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    return access(dir, W_OK) != 0 ? strerror(errno) : NULL;
+}
+
+/* 1 when the catalog's file system has no room left (SQLite then fails to create its -shm file
+   before any write, with an I/O error that does not say why) */
+static int disk_full(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s",
+             !slash          ? 1
+             : slash == path ? 1
+                             : (int)(slash - path),
+             !slash ? "." : path);
+    struct statvfs vs;
+    return statvfs(dir, &vs) == 0 && vs.f_bavail == 0;
+}
+
 int ckpt_cat_sqlerr(struct ckpt_catalog *c, int rc, const char *what, struct ckpt_error *err)
 {
     const char *name = c && c->path ? c->path : "catalog";
     const char *msg = c && c->db ? c->db->ops->errmsg(c->db) : "out of memory";
     if (c)
         c->last_db_rc = rc;
+    int sqlite_file = c && c->path && !ckpt_db_is_pg_url(c->path);
+    const char *ro = sqlite_file && !c->readonly ? not_writable(c->path) : NULL;
+    if (ro && (rc == CKPT_DB_ECANTOPEN || rc == CKPT_DB_EREADONLY || rc == CKPT_DB_EIO))
+        return ckpt_error_setf(err, CKPT_E_IO, name,
+                               "catalog is read-only here (%s, while %s): nothing was changed; "
+                               "commands that only read it still work",
+                               ro, what);
+    if (sqlite_file && (rc == CKPT_DB_EIO || rc == CKPT_DB_ECANTOPEN) && disk_full(c->path))
+        rc = CKPT_DB_EFULL;
     switch (rc) {
     case CKPT_DB_EBUSY:
         return ckpt_error_setf(err, CKPT_E_IO, name,
@@ -251,13 +292,24 @@ void ckpt_catalog_close(struct ckpt_catalog *c)
     if (!c)
         return;
     ckpt_st_finalize(c->st_model);
-    ckpt_st_finalize(c->st_sugg);
-    ckpt_st_finalize(c->st_parents);
-    ckpt_st_finalize(c->st_locations);
+    for (size_t i = 0; i < sizeof c->st_one / sizeof c->st_one[0]; i++)
+        ckpt_st_finalize(c->st_one[i]);
+    for (size_t i = 0; i < sizeof c->st_batch / sizeof c->st_batch[0]; i++)
+        ckpt_st_finalize(c->st_batch[i]);
+    for (size_t i = 0; i < sizeof c->cache_st / sizeof c->cache_st[0]; i++)
+        ckpt_st_finalize(c->cache_st[i]);
     if (c->db)
         c->db->ops->close(c->db);
     free(c->path);
     free(c);
+}
+
+int ckpt_catalog_compact(struct ckpt_catalog *c, struct ckpt_error *err)
+{
+    if (c->readonly)
+        return ckpt_error_setf(err, CKPT_E_ARG, c->path, "catalog opened read-only");
+    int rc = ckpt_db_exec(c->db, "VACUUM");
+    return rc == CKPT_DB_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "compacting", err);
 }
 
 int ckpt_catalog_integrity(struct ckpt_catalog *c, struct ckpt_error *err)
@@ -269,6 +321,25 @@ int ckpt_catalog_integrity(struct ckpt_catalog *c, struct ckpt_error *err)
     if (rc == 1)
         return ckpt_error_setf(err, CKPT_E_FORMAT, c->path, "integrity check: %s", msg);
     return ckpt_cat_sqlerr(c, rc, "checking integrity", err);
+}
+
+int ckpt_cat_cached(struct ckpt_catalog *c, const char *sql, struct ckpt_st **st,
+                    struct ckpt_error *err)
+{
+    size_t n = sizeof c->cache_st / sizeof c->cache_st[0], i = 0;
+    while (i < n && c->cache_sql[i] && c->cache_sql[i] != sql)
+        i++;
+    if (i == n)
+        return ckpt_error_set(err, CKPT_E_LIMIT, "%s: more than %zu cached statements", c->path, n);
+    if (!c->cache_sql[i]) {
+        int rc = ckpt_cat_prepare(c, sql, &c->cache_st[i], err);
+        if (rc)
+            return rc;
+        c->cache_sql[i] = sql;
+    }
+    ckpt_st_reset(c->cache_st[i]);
+    *st = c->cache_st[i];
+    return CKPT_OK;
 }
 
 int ckpt_cat_fts_refresh(struct ckpt_catalog *c, int64_t model_id, struct ckpt_error *err)
@@ -293,12 +364,12 @@ int ckpt_cat_fts_refresh_new(struct ckpt_catalog *c, int64_t model_id, int creat
     };
     for (size_t i = created ? 1 : 0; i < 2; i++) {
         struct ckpt_st *st;
-        int rc = ckpt_cat_prepare(c, sql[i], &st, err);
+        int rc = ckpt_cat_cached(c, sql[i], &st, err);
         if (rc)
             return rc;
         ckpt_st_bind_i64(st, 1, model_id);
         int s = ckpt_st_step(st);
-        ckpt_st_finalize(st);
+        ckpt_st_reset(st);
         if (s != CKPT_DB_DONE)
             return ckpt_cat_sqlerr(c, s, "updating the search index", err);
     }

@@ -3,6 +3,8 @@
  * The rules are one data table below (one row per signal; tests/unit/test_catalog_suggest.c has
  * a test per row); the code only evaluates the kinds of signal. Merge recipes also give parents.
  * A suggestion is never a chosen value: model.c stores them apart, `accept` copies them over.
+ * One more source is not in this table: lineage from the weights (lineage.c, after a scan:
+ * origin merge/fine-tune with parents, output/realism/ecosystem carried from close parents).
  * Not for measured facts (identify) or for storing anything. */
 #include <ctype.h>
 #include <jansson.h>

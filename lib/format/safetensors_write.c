@@ -51,6 +51,12 @@ int ckpt_st_writer_open(struct ckpt_st_writer **out, const char *path, int force
     return CKPT_OK;
 }
 
+void ckpt_st_writer_stream(struct ckpt_st_writer *w)
+{
+    if (!w->header_done)
+        ckpt_atomic_stream(w->f);
+}
+
 int ckpt_st_writer_meta(struct ckpt_st_writer *w, const char *key, const char *value,
                         struct ckpt_error *err)
 {

@@ -64,6 +64,83 @@ static int add_shared(struct ckpt_lineage_match *m, const char *s)
     return 1;
 }
 
+/* Squared folded distance of two fingerprints with the same blocks. */
+static double fold_d2(const struct ckpt_lineage_fp *a, const struct ckpt_lineage_fp *b)
+{
+    double d = 0;
+    for (size_t i = 0; i < a->nb; i++)
+        for (int k = 0; k < LIN_FOLD; k++) {
+            double t = (double)a->blocks[i].fold[k] - b->blocks[i].fold[k];
+            d += t * t;
+        }
+    return d;
+}
+
+/* The family base among the query's 16 nearest candidates: the one from which the departures
+ * of the others (and the query) are most nearly orthogonal on average. Fine-tunes of a base
+ * depart from it in independent directions; from a fine-tune or a merge their departures share
+ * a part. NULL with fewer than 3 models. */
+static const struct ckpt_lineage_fp *guess_base(const struct ckpt_lineage_fp *q,
+                                                const struct ckpt_lineage_fp *const *cands,
+                                                const struct ranked *rk, size_t m)
+{
+    enum { NN = 16 };
+    const struct ckpt_lineage_fp *p[NN + 1];
+    double dist[NN + 1];
+    size_t np = 0;
+    for (size_t i = 0; i < m; i++) {
+        const struct ckpt_lineage_fp *c = cands[rk[i].index];
+        double d = fold_d2(q, c);
+        size_t j = np < NN ? np++ : NN;
+        if (j == NN && d >= dist[NN - 1])
+            continue;
+        while (j > 0 && dist[j - 1] > d) {
+            if (j < NN)
+                p[j] = p[j - 1], dist[j] = dist[j - 1];
+            j--;
+        }
+        if (j < NN)
+            p[j] = c, dist[j] = d;
+    }
+    if (np < 2)
+        return NULL;
+    p[np] = q;
+    const struct ckpt_lineage_fp *best = NULL;
+    double best_s = INFINITY;
+    size_t nb = q->nb, dim = nb * LIN_FOLD;
+    double *dv = malloc((np + 1) * dim * sizeof *dv);
+    if (!dv)
+        return NULL;
+    for (size_t b = 0; b < np; b++) {
+        size_t nv = 0;
+        for (size_t i = 0; i <= np; i++) {
+            if (i == b)
+                continue;
+            for (size_t k = 0; k < nb; k++)
+                for (int f = 0; f < LIN_FOLD; f++)
+                    dv[nv * dim + k * LIN_FOLD + f] =
+                        (double)p[i]->blocks[k].fold[f] - p[b]->blocks[k].fold[f];
+            nv++;
+        }
+        double s = 0;
+        size_t cnt = 0;
+        for (size_t i = 0; i < nv; i++)
+            for (size_t j = i + 1; j < nv; j++) {
+                double xy = 0, xx = 0, yy = 0;
+                for (size_t k = 0; k < dim; k++) {
+                    double x = dv[i * dim + k], y = dv[j * dim + k];
+                    xy += x * y, xx += x * x, yy += y * y;
+                }
+                s += xx > 0 && yy > 0 ? fabs(xy) / sqrt(xx * yy) : 1;
+                cnt++;
+            }
+        if (cnt && s / cnt < best_s)
+            best_s = s / cnt, best = p[b];
+    }
+    free(dv);
+    return best;
+}
+
 int ckpt_lineage_similar(const struct ckpt_lineage_fp *query,
                          const struct ckpt_lineage_fp *const *cands, size_t n,
                          const struct ckpt_lineage_fp *base, size_t top,
@@ -88,15 +165,9 @@ int ckpt_lineage_similar(const struct ckpt_lineage_fp *query,
         if (cands[i] && cands[i] != query && cands[i]->family == query->family &&
             same_blocks(query, cands[i]))
             rk[m++].index = i;
-    /* the centre deltas are taken from */
+    /* the centre deltas are taken from: the base given, else the one guessed, else the mean */
     if (base) {
-        for (size_t b = 0; b < nb; b++) {
-            for (int k = 0; k < K; k++)
-                center[b * K + k] = base->blocks[b].sketch[k];
-            for (int k = 0; k < LIN_FOLD; k++)
-                cfold[b * LIN_FOLD + k] = base->blocks[b].fold[k];
-        }
-    } else {
+    } else if (!(base = guess_base(query, cands, rk, m))) {
         double wgt = 1.0 / (double)(m + 1);
         for (size_t i = 0; i <= m; i++) {
             const struct ckpt_lineage_fp *c = i < m ? cands[rk[i].index] : query;
@@ -106,6 +177,14 @@ int ckpt_lineage_similar(const struct ckpt_lineage_fp *query,
                 for (int k = 0; k < LIN_FOLD; k++)
                     cfold[b * LIN_FOLD + k] += wgt * c->blocks[b].fold[k];
             }
+        }
+    }
+    if (base) {
+        for (size_t b = 0; b < nb; b++) {
+            for (int k = 0; k < K; k++)
+                center[b * K + k] = base->blocks[b].sketch[k];
+            for (int k = 0; k < LIN_FOLD; k++)
+                cfold[b * LIN_FOLD + k] = base->blocks[b].fold[k];
         }
     }
     /* rank by the folded cosine */
@@ -149,7 +228,7 @@ int ckpt_lineage_similar(const struct ckpt_lineage_fp *query,
                                                      : NAN;
             XY += xy, XX += xx, YY += yy;
         }
-        mt->similarity = XX > 0 && YY > 0 ? XY / sqrt(XX * YY) : 1.0;
+        mt->similarity = XX > 0 && YY > 0 ? XY / sqrt(XX * YY) : XX == YY ? 1.0 : 0.0;
         unsigned comps = 0;
         for (unsigned cp = 0; cp < LC_COUNT; cp++)
             if (query->comp_digest[cp] && query->comp_digest[cp] == c->comp_digest[cp]) {

@@ -5,11 +5,11 @@
  * ckpt_lineage_fingerprint_file) and routes each byte range to the tensors it covers. Per tensor
  * it keeps a CRC-32 and the value sum of its bytes (the identity digest), float64 moments, and,
  * for a name-seeded 1/8 of its 64-element chunks (all of them for tensors up to 16 Ki
- * elements), adds each element with a hashed sign into one of the block's 256 buckets (a count
- * sketch: linear in the weights) together with the expected squared rounding error of the stored
- * value (the floor). Tensors the stream cannot see (deflated zip members, strided views, the
- * other files of a diffusers folder) are read through the tensorset in _finish.
- * Not for comparing fingerprints (compare.c, fit.c) nor for storing them (store.c). */
+ * elements), a count sketch of the block (kernel.c: linear in the weights); the expected squared
+ * rounding error of the sketched values (the floor) follows from their sum of squares. Tensors the
+ * stream cannot see (deflated zip members, strided views, the other files of a diffusers folder)
+ * are read through the tensorset in _finish. Not for comparing fingerprints (compare.c, fit.c) nor
+ * for storing them (store.c). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +24,6 @@
 
 #define CHUNK 64
 #define SAMPLE_ALL_MAX 16384 /* tensors this small are sketched whole */
-#define SAMPLE_MASK 7u       /* 1 chunk in 8 otherwise */
 
 uint64_t lin_mix64(uint64_t x)
 {
@@ -156,12 +155,10 @@ struct tstate {
     uint32_t esize;
     uint32_t crc;
     int in_stream, sample_all, sketch;
-    uint8_t carry[8];
-    uint8_t ncarry;
+    uint32_t cfill; /* bytes of the current chunk held in cbuf (it straddled two feeds) */
     double sum, sumsq, absmax;
-    float fs, fq; /* the current 64-element chunk's partial sums (flushed at its end, so the
-                     result does not depend on how the bytes were split) */
-    size_t out;   /* index into fp->tensors */
+    size_t out; /* index into fp->tensors */
+    uint8_t cbuf[CHUNK * 8];
 };
 
 struct ckpt_lineage_stream {
@@ -176,25 +173,13 @@ struct ckpt_lineage_stream {
     size_t norder, cursor;
 };
 
-static float f16_table[65536];
-static double f16_ulp2[32], bf16_ulp2[256];
-static int tables_ready;
-
-static void init_tables(void)
+/* The expected squared rounding error of a stored value x, as a multiple of x^2: half an ulp
+ * uniform, ulp/x = 2^-mantissa_bits / m with the significand m log-uniform in [1, 2), whose mean
+ * of 1/m^2 is 0.375 / ln 2. Summed over the sketched elements it is the fit's floor. */
+static double kappa(int dtype)
 {
-    if (__atomic_load_n(&tables_ready, __ATOMIC_ACQUIRE))
-        return;
-    for (uint32_t i = 0; i < 65536; i++)
-        f16_table[i] = ckpt_f16_to_f32((uint16_t)i);
-    for (int e = 0; e < 32; e++) {
-        double ulp = ldexp(1.0, (e ? e : 1) - 25);
-        f16_ulp2[e] = ulp * ulp / 12.0;
-    }
-    for (int e = 0; e < 256; e++) {
-        double ulp = ldexp(1.0, (e ? e : 1) - 134);
-        bf16_ulp2[e] = ulp * ulp / 12.0;
-    }
-    __atomic_store_n(&tables_ready, 1, __ATOMIC_RELEASE);
+    const double m = 0.375 / 0.69314718055994531 / 12;
+    return dtype == CKPT_DT_F16 ? m * 0x1p-20 : dtype == CKPT_DT_BF16 ? m * 0x1p-14 : 0;
 }
 
 struct span {
@@ -244,7 +229,7 @@ int ckpt_lineage_stream_new(struct ckpt_tensorset *ts, struct ckpt_lineage_strea
                             struct ckpt_error *err)
 {
     *out = NULL;
-    init_tables();
+    lin_kernel_init();
     const char *path = ckpt_tensorset_path(ts);
     struct ckpt_lineage_stream *s = calloc(1, sizeof *s);
     size_t n = ckpt_tensorset_count(ts);
@@ -349,108 +334,64 @@ oom:
     return ckpt_error_setf(err, CKPT_E_NOMEM, path, "out of memory for the fingerprint");
 }
 
-/* Elements [0, n) of p (whole elements of the tensor's dtype), element index st->elem onward. */
-static void feed_elems(struct ckpt_lineage_stream *s, struct tstate *st, const uint8_t *p,
-                       uint64_t n)
+/* n elements at p, from element st->elem (a chunk boundary) on. */
+static void run(struct ckpt_lineage_stream *s, struct tstate *st, const uint8_t *p, uint64_t n)
 {
-    const struct ckpt_tensor *t = st->t;
     uint16_t bi = s->fp->tensors[st->out].block;
-    double *acc = s->acc[bi];
-    double *fl = &s->floor2[bi], *sq = &s->sumsq[bi];
-    uint64_t ns = 0;
-    while (n) {
-        uint64_t chunk = st->elem / CHUNK;
-        uint64_t in_chunk = CHUNK - st->elem % CHUNK;
-        uint64_t m = n < in_chunk ? n : in_chunk;
-        int sampled = st->sample_all ||
-                      (lin_mix64(st->seed ^ (chunk * 0x9e3779b97f4a7c15ull)) & SAMPLE_MASK) == 0;
-        float fs = st->fs, fq = st->fq, fm = 0;
-        for (uint64_t k = 0; k < m; k++) {
-            float x;
-            double u2;
-            switch (t->dtype) {
-            case CKPT_DT_F16: {
-                uint16_t h = (uint16_t)(p[2 * k] | p[2 * k + 1] << 8);
-                x = f16_table[h];
-                u2 = f16_ulp2[(h >> 10) & 31];
-                break;
-            }
-            case CKPT_DT_BF16: {
-                uint16_t h = (uint16_t)(p[2 * k] | p[2 * k + 1] << 8);
-                x = ckpt_bf16_to_f32(h);
-                u2 = bf16_ulp2[(h >> 7) & 255];
-                break;
-            }
-            case CKPT_DT_F32: {
-                memcpy(&x, p + 4 * k, 4);
-                u2 = 0;
-                break;
-            }
-            default: {
-                double d;
-                memcpy(&d, p + 8 * k, 8);
-                x = (float)d;
-                u2 = 0;
-                break;
-            }
-            }
-            if (!isfinite(x))
-                x = 0; /* NaN/Inf would poison every sum; the digest still sees the bytes */
-            fs += x;
-            fq += x * x;
-            float ax = fabsf(x);
-            fm = ax > fm ? ax : fm;
-            if (sampled) {
-                uint64_t h = lin_mix64(st->seed + (st->elem + k) * 0xd1342543de82ef95ull);
-                double v = (h >> 63) ? -(double)x : (double)x;
-                acc[h & (CKPT_LINEAGE_K - 1)] += v;
-                *fl += u2;
-                *sq += (double)x * x;
-            }
-        }
-        if (sampled)
-            ns += m;
-        if ((st->elem + m) % CHUNK == 0 || st->elem + m == t->numel) {
-            st->sum += fs;
-            st->sumsq += fq;
-            st->fs = st->fq = 0;
-        } else {
-            st->fs = fs;
-            st->fq = fq;
-        }
-        if (fm > st->absmax)
-            st->absmax = fm;
-        st->elem += m;
-        p += m * st->esize;
-        n -= m;
-    }
-    s->nsampled[bi] += ns;
+    struct lin_run r = {.seed = st->seed,
+                        .chunk0 = st->elem / CHUNK,
+                        .sample_all = st->sample_all,
+                        .acc = s->acc[bi],
+                        .kappa = kappa(st->t->dtype),
+                        .sum = st->sum,
+                        .sumsq = st->sumsq,
+                        .ssq = s->sumsq[bi],
+                        .floor2 = s->floor2[bi],
+                        .amax = (float)st->absmax};
+    lin_kernel(st->t->dtype, p, n, &r);
+    st->sum = r.sum;
+    st->sumsq = r.sumsq;
+    st->absmax = r.amax;
+    s->sumsq[bi] = r.ssq;
+    s->floor2[bi] = r.floor2;
+    s->nsampled[bi] += r.nsampled;
+    st->elem += n;
 }
 
-/* Bytes p[0, len) of the tensor, in order. */
+/* Bytes p[0, len) of the tensor, in order. Whole chunks go to the kernel straight from p; a
+ * chunk split between two feeds is assembled in cbuf first, so the result does not depend on
+ * how the bytes were split. */
 static void feed_bytes(struct ckpt_lineage_stream *s, struct tstate *st, const uint8_t *p,
                        size_t len)
 {
     st->crc = ckpt_crc32_update(st->crc, p, len);
     uint32_t es = st->esize;
-    if (st->ncarry) {
-        size_t take = es - st->ncarry < len ? es - st->ncarry : len;
-        memcpy(st->carry + st->ncarry, p, take);
-        st->ncarry = (uint8_t)(st->ncarry + take);
-        p += take;
-        len -= take;
-        if (st->ncarry < es)
-            return;
-        feed_elems(s, st, st->carry, 1);
-        st->ncarry = 0;
-    }
-    uint64_t whole = len / es;
-    if (whole)
-        feed_elems(s, st, p, whole);
-    size_t rest = len - (size_t)(whole * es);
-    if (rest) {
-        memcpy(st->carry, p + whole * es, rest);
-        st->ncarry = (uint8_t)rest;
+    while (len) {
+        uint64_t left = st->t->numel - st->elem;                  /* elements not yet run */
+        size_t want = (size_t)(left < CHUNK ? left : CHUNK) * es; /* bytes of this chunk */
+        if (!want)
+            return; /* bytes past the tensor's elements (none in a consistent header) */
+        if (st->cfill || len < want) {
+            size_t take = want - st->cfill < len ? want - st->cfill : len;
+            memcpy(st->cbuf + st->cfill, p, take);
+            st->cfill += (uint32_t)take;
+            p += take;
+            len -= take;
+            if (st->cfill == want) {
+                run(s, st, st->cbuf, want / es);
+                st->cfill = 0;
+            }
+            continue;
+        }
+        /* as many whole chunks as are here (and the tensor's last, partial one) */
+        uint64_t nel = len / es;
+        if (nel > left)
+            nel = left;
+        if (nel < left)
+            nel -= nel % CHUNK;
+        run(s, st, p, nel);
+        p += nel * es;
+        len -= (size_t)(nel * es);
     }
 }
 
@@ -498,7 +439,7 @@ int ckpt_lineage_stream_finish(struct ckpt_lineage_stream *s, struct ckpt_lineag
     size_t cap = 0;
     for (size_t i = 0; i < s->nst && !rc; i++) {
         struct tstate *st = &s->st[i];
-        if (st->in_stream && st->pos == st->end && !st->ncarry)
+        if (st->in_stream && st->pos == st->end && !st->cfill)
             continue;
         /* not (wholly) seen in the stream: read it through the tensorset, from the start */
         const struct ckpt_tensor *t = st->t;
@@ -520,7 +461,7 @@ int ckpt_lineage_stream_finish(struct ckpt_lineage_stream *s, struct ckpt_lineag
         /* undo what the stream fed: the per-block sums are re-added from scratch below, so only
          * a tensor never fed at all may be read here; a partly fed one means the caller skipped
          * bytes, which the streaming sources never do */
-        if (st->elem || st->ncarry) {
+        if (st->elem || st->cfill) {
             rc = ckpt_error_setf(err, CKPT_E_ARG, ckpt_tensorset_path(s->ts),
                                  "tensor '%s' was fed only in part", t->name);
             break;

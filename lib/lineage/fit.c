@@ -1,18 +1,26 @@
-/* Explaining a checkpoint from candidate parents: the per-block affine least-squares fit of its
- * sketches (lineage.md section 3.5).
+/* Explaining a checkpoint from candidate parents: affine least-squares fits of its sketches on
+ * small subsets of candidates (lineage.md section 3.5).
  *
  * The candidates of the query's family are pre-filtered by the distance of their folded
- * sketches (32 numbers per block), so a 10,000-model catalog costs one linear scan. The nearest
- * candidate P0 is the reference; parents are then chosen greedily over all blocks at once
- * (orthogonal matching pursuit: the candidate whose difference to P0 removes most of the
- * remaining residual energy, per block weights free) while each removes at least min_gain of
- * what remains, until the residual reaches the rounding floor. Per block the weights solve
- * y_b = S_b(Q) - S_b(P0) = sum_i w_bi (S_b(P_i) - S_b(P0)); P0's weight is 1 - sum w_bi, so
- * weighted sums, add-differences (negative weights) and block-weighted merges are all affine
- * fits. The residual divided by the expected rounding noise of the query's stored precision
- * (the floor, summed while sketching) says whether the merge is linear: TIES and DARE leave a
- * residual far above it while their parents still explain a large part of the departure.
- * Not for the nearest-model ranking (compare.c). */
+ * sketches (32 numbers per block), so a 10,000-model catalog costs one linear scan; the nearest
+ * POOL of them (by the full sketches) form the pool, and every fit below works on their Gram
+ * matrices (per block and summed), so a subset's fit costs a few hundred operations.
+ *
+ * A subset S explains the query Q when Q = sum w_i S_i with sum w_i = 1 (weighted sums, and
+ * add-differences with their negative weights, are such affine combinations). Subsets are tried
+ * smallest first, up to PMAX models: first with one weight per parent across all blocks (the
+ * global fit), then with weights per block (block-weighted merges). The first size at which
+ * some subset leaves a residual at the rounding floor of the query's stored precision (in total
+ * and in every block) wins; among those, the smallest sum of |weights| (the sparsest, least
+ * cancelling recipe: a merge of parents is preferred to its parents' other merges). That is a
+ * linear merge (one model: a duplicate).
+ *
+ * When no subset reaches the floor, candidates that are themselves linear merges of others in
+ * the pool are set aside and the elementary ones are fitted with global weights, adding a parent
+ * while it removes a significant part of what remains (min_gain, and far above what an unrelated
+ * direction removes by chance). One model left: a fine-tune of it (or unknown when far); more: a
+ * non-linear merge (TIES, DARE), whose residual stays well above the floor while its parents
+ * explain part of the departure. Not for the nearest-model ranking (compare.c). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +31,12 @@
 
 #define DEFAULT_PREFILTER 24
 #define DEFAULT_LINEAR_MAX 3.0
-#define DEFAULT_MIN_GAIN 0.015 /* an unrelated candidate removes ~1/K = 0.4% */
+#define DEFAULT_MIN_GAIN 0.02 /* an unrelated candidate removes ~1/(K x blocks) */
+#define POOL 16               /* candidates the subset search draws from */
+#define PMAX 5                /* models in one fit */
+#define NPRE 32               /* nearest candidates whose Gram matrices are formed */
+#define NV (NPRE + 1)
+#define FMAX POOL /* columns fit_gram takes */
 #define K CKPT_LINEAGE_K
 
 const char *ckpt_lineage_origin_name(enum ckpt_lineage_origin o)
@@ -123,41 +136,231 @@ static double dot(const double *a, const double *b)
     return s;
 }
 
-/* Solve the p x p system A w = r (A symmetric positive semi-definite) by Gaussian elimination
- * with partial pivoting; returns 0 when singular. */
-static int solve(double *A, double *r, int p, double *w)
+/* ---- fits on Gram matrices ---------------------------------------------------------------------
+ *
+ * Vector 0 is the query, vectors 1..np the pool, all as differences to the nearest candidate
+ * (pool member 1), so the Gram entries are small numbers without cancellation. */
+
+struct gram {
+    size_t nb;
+    int nv;
+    double *gb; /* nb x NV x NV, per block */
+    double g[NV * NV];
+};
+
+#define G_(G, i, j) ((G)[(i)*NV + (j)])
+
+/* Affine least squares of vector t on S[0..p) (S[0] the reference): t - S0 = sum_i w_i (Si - S0)
+ * over the Gram G. Columns whose energy, or whose part orthogonal to the columns before them, is
+ * at most 25 x floor are not determined: their weight is NAN and *ndrop counts them. w[0] is
+ * 1 - the sum of the others. Returns the residual energy. */
+static double fit_gram(const double *G, int t, const int *S, int p, double floor, double *w,
+                       int *ndrop)
 {
-    for (int c = 0; c < p; c++) {
-        int piv = c;
-        for (int i = c + 1; i < p; i++)
-            if (fabs(A[i * p + c]) > fabs(A[piv * p + c]))
-                piv = i;
-        if (fabs(A[piv * p + c]) < 1e-300)
-            return 0;
-        if (piv != c) {
-            for (int j = 0; j < p; j++) {
-                double t = A[c * p + j];
-                A[c * p + j] = A[piv * p + j];
-                A[piv * p + j] = t;
-            }
-            double t = r[c];
-            r[c] = r[piv];
-            r[piv] = t;
-        }
-        for (int i = c + 1; i < p; i++) {
-            double f = A[i * p + c] / A[c * p + c];
-            for (int j = c; j < p; j++)
-                A[i * p + j] -= f * A[c * p + j];
-            r[i] -= f * r[c];
+    int a = S[0], m = p - 1, nk = 0;
+    double A[FMAX * FMAX], rhs[FMAX], L[FMAX][FMAX], z[FMAX], row[FMAX];
+    int kidx[FMAX];
+    double yy = G_(G, t, t) - 2 * G_(G, t, a) + G_(G, a, a);
+    for (int i = 0; i < m; i++) {
+        int si = S[i + 1];
+        rhs[i] = G_(G, t, si) - G_(G, t, a) - G_(G, si, a) + G_(G, a, a);
+        for (int j = 0; j < m; j++) {
+            int sj = S[j + 1];
+            A[i * m + j] = G_(G, si, sj) - G_(G, si, a) - G_(G, a, sj) + G_(G, a, a);
         }
     }
-    for (int c = p - 1; c >= 0; c--) {
-        double s = r[c];
-        for (int j = c + 1; j < p; j++)
-            s -= A[c * p + j] * w[j];
-        w[c] = s / A[c * p + c];
+    *ndrop = 0;
+    for (int i = 0; i < p; i++)
+        w[i] = NAN;
+    for (int j = 0; j < m; j++) {
+        double d = A[j * m + j];
+        for (int k = 0; k < nk; k++) {
+            double c = A[j * m + kidx[k]];
+            for (int l = 0; l < k; l++)
+                c -= row[l] * L[k][l];
+            row[k] = c / L[k][k];
+            d -= row[k] * row[k];
+        }
+        if (A[j * m + j] <= 25 * floor || d <= 25 * floor || d <= 1e-9 * A[j * m + j]) {
+            (*ndrop)++;
+            continue;
+        }
+        for (int k = 0; k < nk; k++)
+            L[nk][k] = row[k];
+        L[nk][nk] = sqrt(d);
+        kidx[nk++] = j;
     }
+    double res = yy;
+    for (int k = 0; k < nk; k++) {
+        double s = rhs[kidx[k]];
+        for (int l = 0; l < k; l++)
+            s -= L[k][l] * z[l];
+        z[k] = s / L[k][k];
+        res -= z[k] * z[k];
+    }
+    double sum = 0;
+    for (int k = nk - 1; k >= 0; k--) {
+        double s = z[k];
+        for (int l = k + 1; l < nk; l++)
+            s -= L[l][k] * w[kidx[l] + 1];
+        w[kidx[k] + 1] = s / L[k][k];
+        sum += w[kidx[k] + 1];
+    }
+    w[0] = 1 - sum;
+    return res > 0 ? res : 0;
+}
+
+/* Residual energy of t - S0 - sum w_i (Si - S0) with the weights given (NAN counts as 0). */
+static double resid_with(const double *G, int t, const int *S, int p, const double *w)
+{
+    int a = S[0];
+    double r = G_(G, t, t) - 2 * G_(G, t, a) + G_(G, a, a);
+    for (int i = 1; i < p; i++) {
+        if (isnan(w[i]))
+            continue;
+        int si = S[i];
+        r -= 2 * w[i] * (G_(G, t, si) - G_(G, t, a) - G_(G, si, a) + G_(G, a, a));
+        for (int j = 1; j < p; j++)
+            if (!isnan(w[j]))
+                r += w[i] * w[j] * (G_(G, si, S[j]) - G_(G, si, a) - G_(G, a, S[j]) + G_(G, a, a));
+    }
+    return r > 0 ? r : 0;
+}
+
+static int comb_first(int *c, int p, int n)
+{
+    if (p > n)
+        return 0;
+    for (int i = 0; i < p; i++)
+        c[i] = i;
     return 1;
+}
+
+static int comb_next(int *c, int p, int n)
+{
+    int i = p - 1;
+    while (i >= 0 && c[i] == n - p + i)
+        i--;
+    if (i < 0)
+        return 0;
+    c[i]++;
+    for (int j = i + 1; j < p; j++)
+        c[j] = c[j - 1] + 1;
+    return 1;
+}
+
+/* A target's floors: per block (bf, nb of them) and in total. */
+struct floors {
+    const double *fb;
+    double total;
+    double lm2;  /* linear_max squared */
+    double wmax; /* the largest weight a parent may take (merges do not extrapolate) */
+};
+
+/* A subset's fit: global weights (perblock 0) or per-block weights (1). */
+struct fitres {
+    int S[PMAX], p, perblock;
+    double res, l1;
+};
+
+/* Global fit of t on S; 0 when degenerate. With `strict`, also every block at its floor; with
+ * `convex`, only non-negative weights (a weighted sum). */
+static int try_global_c(const struct gram *g, int t, const int *S, int p, const struct floors *f,
+                        int strict, int convex, struct fitres *out)
+{
+    double w[PMAX];
+    int nd;
+    double r = fit_gram(g->g, t, S, p, f->total, w, &nd);
+    if (nd)
+        return 0;
+    for (int i = 0; i < p; i++)
+        if ((convex && w[i] < -0.01) || w[i] > f->wmax)
+            return 0;
+    if (strict) {
+        if (r > f->lm2 * f->total)
+            return 0;
+        for (size_t b = 0; b < g->nb; b++)
+            if (resid_with(g->gb + b * NV * NV, t, S, p, w) > f->lm2 * f->fb[b])
+                return 0;
+    }
+    double l1 = 0;
+    for (int i = 0; i < p; i++)
+        l1 += fabs(w[i]);
+    memcpy(out->S, S, sizeof(int) * (size_t)p);
+    out->p = p;
+    out->perblock = 0;
+    out->res = r;
+    out->l1 = l1;
+    return 1;
+}
+
+static int try_global(const struct gram *g, int t, const int *S, int p, const struct floors *f,
+                      int strict, struct fitres *out)
+{
+    return try_global_c(g, t, S, p, f, strict, 0, out);
+}
+
+/* Per-block fit of t on S, accepted only when every block is at its floor and every member is
+ * determined somewhere (else a smaller subset says the same). */
+static int try_perblock(const struct gram *g, int t, const int *S, int p, const struct floors *f,
+                        int convex, struct fitres *out)
+{
+    double w[PMAX], r = 0, l1 = 0;
+    int seen[PMAX] = {0}, nd, nl = 0;
+    for (size_t b = 0; b < g->nb; b++) {
+        double rb = fit_gram(g->gb + b * NV * NV, t, S, p, f->fb[b], w, &nd);
+        if (rb > f->lm2 * f->fb[b])
+            return 0;
+        r += rb;
+        if (nd)
+            continue;
+        double s = 0;
+        for (int i = 0; i < p; i++) {
+            if ((convex && w[i] < -0.01) || w[i] > f->wmax)
+                return 0;
+            s += fabs(w[i]), seen[i] = 1;
+        }
+        l1 += s;
+        nl++;
+    }
+    for (int i = 1; i < p; i++)
+        if (!seen[i])
+            return 0;
+    memcpy(out->S, S, sizeof(int) * (size_t)p);
+    out->p = p;
+    out->perblock = 1;
+    out->res = r;
+    out->l1 = nl ? l1 / nl : INFINITY;
+    return 1;
+}
+
+/* The smallest subset of ids[0..n) (at most pmax models) that explains t linearly; the sparsest
+ * (least sum of |weights|) among those of that size. 0 when none does. */
+static int search_linear(const struct gram *g, int t, const int *ids, int n, int pmax,
+                         const struct floors *f, int convex, struct fitres *best)
+{
+    int c[PMAX], S[PMAX];
+    struct fitres cur;
+    for (int p = 1; p <= pmax; p++) {
+        int found = 0;
+        for (int pass = 0; pass < 2 && !found; pass++) {
+            if (pass == 1 && p == 1)
+                break; /* one model: no weights to free per block */
+            for (int ok = comb_first(c, p, n); ok; ok = comb_next(c, p, n)) {
+                for (int i = 0; i < p; i++)
+                    S[i] = ids[c[i]];
+                int hit = pass == 0 ? try_global_c(g, t, S, p, f, 1, convex, &cur)
+                                    : try_perblock(g, t, S, p, f, convex, &cur);
+                if (hit && (!found || cur.l1 < best->l1 - 1e-9)) {
+                    *best = cur;
+                    found = 1;
+                }
+            }
+        }
+        if (found)
+            return 1;
+    }
+    return 0;
 }
 
 void ckpt_lineage_result_release(struct ckpt_lineage_result *r)
@@ -171,80 +374,150 @@ void ckpt_lineage_result_release(struct ckpt_lineage_result *r)
     r->base = -1;
 }
 
-struct work {
-    const struct ckpt_lineage_fp *q;
-    const struct ckpt_lineage_fp *const *cands;
-    struct cand *cv;
-    size_t nc;
-    size_t nb;
-    double *y;     /* nb x K: query minus P0 */
-    double *basis; /* nb x MAXP x K orthonormal directions */
-    int *nbasis;   /* per block */
-    double *floorb;
-};
-
-#define MAXP (CKPT_LINEAGE_MAX_PARENTS - 1)
-
-/* The difference of candidate ci to P0 in block b. */
-static void diff_vec(struct work *w, size_t ci, size_t b, double *out)
+/* Per-block values of the chosen fit into out->parents (NAN where the split is not determined:
+ * the parents are equal there, or a block-weighted fit drops a member). */
+static int fill_parents(const struct gram *g, const struct ckpt_lineage_fp *q,
+                        const struct cand *cv, const struct fitres *fr, const struct floors *f,
+                        struct ckpt_lineage_result *out)
 {
-    const float *x = w->cands[w->cv[ci].index]->blocks[w->cv[ci].map[b]].sketch;
-    const float *z = w->cands[w->cv[0].index]->blocks[w->cv[0].map[b]].sketch;
-    for (int k = 0; k < K; k++)
-        out[k] = (double)x[k] - z[k];
-}
-
-/* Whether a difference vector is above the rounding floor (else its weight is undetermined). */
-static int usable(const struct work *w, size_t b, const double *v)
-{
-    return dot(v, v) > 25.0 * w->floorb[b] + 1e-30;
-}
-
-/* Energy candidate ci would remove, orthogonalised against the chosen directions. */
-static double gain_of(struct work *w, size_t ci, double *tmp)
-{
-    double g = 0;
-    for (size_t b = 0; b < w->nb; b++) {
-        diff_vec(w, ci, b, tmp);
-        if (!usable(w, b, tmp))
-            continue;
-        double n0 = dot(tmp, tmp);
-        for (int j = 0; j < w->nbasis[b]; j++) {
-            const double *e = w->basis + (b * MAXP + (size_t)j) * K;
-            double c = dot(tmp, e);
-            for (int k = 0; k < K; k++)
-                tmp[k] -= c * e[k];
-        }
-        double n = dot(tmp, tmp);
-        if (n < 1e-6 * n0)
-            continue; /* (almost) in the span already: a merge of chosen parents */
-        double c = dot(w->y + b * K, tmp);
-        g += c * c / n;
+    double wg[PMAX], w[PMAX];
+    int nd;
+    if (!fr->perblock)
+        fit_gram(g->g, 0, fr->S, fr->p, f->total, wg, &nd);
+    out->n_parents = (size_t)fr->p;
+    for (int j = 0; j < fr->p; j++) {
+        out->parents[j].index = cv[fr->S[j] - 1].index;
+        out->parents[j].n_blocks = g->nb;
+        out->parents[j].blocks = calloc(g->nb ? g->nb : 1, sizeof *out->parents[j].blocks);
+        if (!out->parents[j].blocks)
+            return CKPT_E_NOMEM;
     }
-    return g;
+    for (size_t b = 0; b < g->nb; b++) {
+        fit_gram(g->gb + b * NV * NV, 0, fr->S, fr->p, f->fb[b], w, &nd);
+        for (int j = 0; j < fr->p; j++) {
+            double v = fr->p == 1 ? 1.0 : nd ? NAN : fr->perblock ? w[j] : wg[j];
+            out->parents[j].blocks[b].block = q->blocks[b].name;
+            out->parents[j].blocks[b].value = v;
+        }
+    }
+    for (int j = 0; j < fr->p; j++) {
+        double s = 0;
+        int m = 0;
+        if (!fr->perblock) {
+            out->parents[j].weight = fr->p == 1 ? 1.0 : wg[j];
+            continue;
+        }
+        for (size_t b = 0; b < g->nb; b++)
+            if (!isnan(out->parents[j].blocks[b].value))
+                s += out->parents[j].blocks[b].value, m++;
+        out->parents[j].weight = m ? s / m : NAN;
+    }
+    return CKPT_OK;
 }
 
-static void add_direction(struct work *w, size_t ci, double *tmp)
+/* The share of the remaining residual a new direction must remove to count: min_gain, and far
+ * above chance (an unrelated direction removes about 1/N of it, the best of a pool some 6/N; N the
+ * effective number of sketch entries holding the residual). */
+static double chance(const struct gram *g, const struct fitres *cur, double floor, double min_gain)
 {
-    for (size_t b = 0; b < w->nb; b++) {
-        diff_vec(w, ci, b, tmp);
-        if (!usable(w, b, tmp))
+    double wv[PMAX], e1 = 0, e2 = 0;
+    int nd;
+    fit_gram(g->g, 0, cur->S, cur->p, floor, wv, &nd);
+    for (size_t b = 0; b < g->nb; b++) {
+        double e = resid_with(g->gb + b * NV * NV, 0, cur->S, cur->p, wv);
+        e1 += e, e2 += e * e;
+    }
+    double neff = e2 > 0 ? K * e1 * e1 / e2 : K;
+    return min_gain > 10 / neff ? min_gain : 10 / neff;
+}
+
+static int negatives(const struct gram *g, const struct fitres *f, double floor, double *w)
+{
+    int nd, n = 0;
+    fit_gram(g->g, 0, f->S, f->p, floor, w, &nd);
+    for (int i = 0; i < f->p; i++)
+        n += w[i] < -0.05;
+    return n;
+}
+
+/* A non-linear fit's members that are signed combinations of other candidates (add-differences)
+ * are replaced by those candidates when that lowers the residual by more than chance without
+ * adding negative weights (TIES and DARE add positive multiples of task vectors to a base); then
+ * members left with a negligible weight are dropped. Each original member is tried once. */
+static void expand(const struct gram *g, struct fitres *cur, const struct fitres *expl,
+                   const int *has_expl, const struct floors *f)
+{
+    double floor = f->total;
+    int orig[PMAX], no = cur->p;
+    memcpy(orig, cur->S, sizeof orig);
+    for (int o = 0; o < no; o++) {
+        int c = orig[o], in = 0;
+        for (int i = 0; i < cur->p; i++)
+            in |= cur->S[i] == c;
+        if (!in || !has_expl[c])
             continue;
-        double n0 = dot(tmp, tmp);
-        for (int j = 0; j < w->nbasis[b]; j++) {
-            const double *e = w->basis + (b * MAXP + (size_t)j) * K;
-            double c = dot(tmp, e);
-            for (int k = 0; k < K; k++)
-                tmp[k] -= c * e[k];
+        int S[2 * PMAX], p = 0;
+        for (int i = 0; i < cur->p; i++)
+            if (cur->S[i] != c)
+                S[p++] = cur->S[i];
+        for (int j = 0; j < expl[c].p; j++) {
+            int dup = 0;
+            for (int i = 0; i < p; i++)
+                dup |= S[i] == expl[c].S[j];
+            if (!dup)
+                S[p++] = expl[c].S[j];
         }
-        double n = dot(tmp, tmp);
-        if (n < 1e-6 * n0)
+        struct fitres nf;
+        double w[PMAX];
+        if (p > PMAX || !try_global(g, 0, S, p, f, 0, &nf))
             continue;
-        double *e = w->basis + (b * MAXP + (size_t)w->nbasis[b]) * K;
-        double s = 1 / sqrt(n);
-        for (int k = 0; k < K; k++)
-            e[k] = tmp[k] * s;
-        w->nbasis[b]++;
+        double need = chance(g, cur, floor, 0) / 10 * 4 * (p - cur->p > 0 ? p - cur->p : 0);
+        /* or no worse, with the new members nearer than c to a member the two share (the
+         * base C of an add-difference A + (B - C): A and B lie nearer C than the merge does) */
+        int nearer = 0;
+        for (int i = 0; i < cur->p && !nearer; i++) {
+            int an = cur->S[i];
+            if (an == c)
+                continue;
+            int shared = 0;
+            for (int j = 0; j < expl[c].p; j++)
+                shared |= expl[c].S[j] == an;
+            if (!shared)
+                continue;
+            double dc = G_(g->g, c, c) - 2 * G_(g->g, c, an) + G_(g->g, an, an);
+            nearer = 1;
+            for (int j = 0; j < expl[c].p; j++) {
+                int m = expl[c].S[j];
+                double dm = G_(g->g, m, m) - 2 * G_(g->g, m, an) + G_(g->g, an, an);
+                if (m != an && dm >= dc)
+                    nearer = 0;
+            }
+        }
+        int better = nf.res < cur->res * (1 - need) - 1e-300;
+        int no_worse = nf.res <= cur->res * (1 + 1e-4);
+        if ((better || (no_worse && nearer)) &&
+            negatives(g, &nf, floor, w) <= negatives(g, cur, floor, w))
+            *cur = nf;
+    }
+    /* drop negligible members */
+    for (int again = 1; again && cur->p > 2;) {
+        double w[PMAX];
+        again = 0;
+        negatives(g, cur, floor, w);
+        for (int i = 0; i < cur->p; i++) {
+            if (fabs(w[i]) >= 0.02)
+                continue;
+            struct fitres nf;
+            int S[PMAX], p = 0;
+            for (int j = 0; j < cur->p; j++)
+                if (j != i)
+                    S[p++] = cur->S[j];
+            if (try_global(g, 0, S, p, f, 0, &nf)) {
+                *cur = nf;
+                again = 1;
+                break;
+            }
+        }
     }
 }
 
@@ -259,11 +532,14 @@ int ckpt_lineage_explain(const struct ckpt_lineage_fp *query,
     double linear_max = opt && opt->linear_max > 0 ? opt->linear_max : DEFAULT_LINEAR_MAX;
     double min_gain = opt && opt->min_gain > 0 ? opt->min_gain : DEFAULT_MIN_GAIN;
     const char *name = ckpt_lineage_fp_label(query);
-    struct work w = {.q = query, .cands = cands, .nb = query->nb};
-    if (prefilter(query, cands, n, keep, &w.cv, &w.nc))
+    struct cand *cv;
+    size_t nc;
+    if (keep < NPRE)
+        keep = NPRE;
+    if (prefilter(query, cands, n, keep, &cv, &nc))
         return ckpt_error_setf(err, CKPT_E_NOMEM, name, "out of memory");
-    if (!w.nc) {
-        free(w.cv);
+    if (!nc) {
+        free(cv);
         out->origin = CKPT_LINEAGE_UNKNOWN;
         out->confidence = 0.3;
         snprintf(out->why, sizeof out->why,
@@ -271,182 +547,265 @@ int ckpt_lineage_explain(const struct ckpt_lineage_fp *query,
                  ckpt_lineage_fp_family(query));
         return CKPT_OK;
     }
-    size_t nb = w.nb ? w.nb : 1;
-    w.y = calloc(nb * K, sizeof *w.y);
-    w.basis = calloc(nb * MAXP * K, sizeof *w.basis);
-    w.nbasis = calloc(nb, sizeof *w.nbasis);
-    w.floorb = calloc(nb, sizeof *w.floorb);
-    double *tmp = calloc(K, sizeof *tmp);
+    int na = nc < NPRE ? (int)nc : NPRE, np;
+    size_t nb = query->nb;
+    struct gram g = {.nb = nb, .nv = na + 1};
+    g.gb = calloc((nb ? nb : 1) * NV * NV, sizeof *g.gb);
+    double *vec = calloc((size_t)(na + 1) * K, sizeof *vec);
+    double *fq = calloc(nb ? nb : 1, sizeof *fq);
+    double *fc = calloc((nb ? nb : 1) * (size_t)na, sizeof *fc); /* candidates' floors */
     int rc = CKPT_OK;
-    if (!w.y || !w.basis || !w.nbasis || !w.floorb || !tmp) {
+    if (!g.gb || !vec || !fq || !fc) {
         rc = ckpt_error_setf(err, CKPT_E_NOMEM, name, "out of memory");
         goto done;
     }
-    /* reference P0 = the nearest candidate */
-    double floor_total = 0, sumsq = 0, r0 = 0;
-    for (size_t b = 0; b < w.nb; b++) {
-        const struct lin_block *qb = &query->blocks[b];
-        const struct lin_block *pb = &cands[w.cv[0].index]->blocks[w.cv[0].map[b]];
-        w.floorb[b] = qb->floor2 > pb->floor2 ? qb->floor2 : pb->floor2;
-        floor_total += qb->floor2;
-        sumsq += qb->sumsq;
-        for (int k = 0; k < K; k++)
-            w.y[b * K + k] = (double)qb->sketch[k] - pb->sketch[k];
-        r0 += dot(w.y + b * K, w.y + b * K);
-    }
-    double floor_eff = floor_total > 1e-12 * sumsq ? floor_total : 1e-12 * sumsq + 1e-300;
-    size_t chosen[MAXP];
-    int nchosen = 0;
-    double r = r0;
-    /* greedy selection */
-    while (nchosen < MAXP && r > linear_max * linear_max * floor_eff) {
-        double best = 0;
-        size_t bi = 0;
-        for (size_t c = 1; c < w.nc; c++) {
-            int dup = 0;
-            for (int j = 0; j < nchosen; j++)
-                dup |= chosen[j] == c;
-            if (dup)
-                continue;
-            double g = gain_of(&w, c, tmp);
-            if (g > best)
-                best = g, bi = c;
+    /* Gram matrices of the differences to the nearest candidate */
+    const struct ckpt_lineage_fp *ref = cands[cv[0].index];
+    double floor_total = 0, sumsq = 0;
+    for (size_t b = 0; b < nb; b++) {
+        const float *r = ref->blocks[cv[0].map[b]].sketch;
+        for (int i = 0; i <= na; i++) {
+            const struct lin_block *lb =
+                i == 0 ? &query->blocks[b] : &cands[cv[i - 1].index]->blocks[cv[i - 1].map[b]];
+            for (int k = 0; k < K; k++)
+                vec[(size_t)i * K + k] = (double)lb->sketch[k] - r[k];
+            double fl = lb->floor2 > 0 ? lb->floor2 : 1e-12 * lb->sumsq + 1e-300;
+            if (i == 0)
+                fq[b] = fl;
+            else
+                fc[(size_t)(i - 1) * nb + b] = fl;
         }
-        if (best < min_gain * r)
-            break;
-        add_direction(&w, bi, tmp);
-        chosen[nchosen++] = bi;
-        r -= best;
-    }
-    /* per-block weights of the chosen parents */
-    int p = nchosen;
-    out->parents[0].index = w.cv[0].index;
-    for (int j = 0; j < p; j++)
-        out->parents[j + 1].index = w.cv[chosen[j]].index;
-    out->n_parents = (size_t)p + 1;
-    for (int j = 0; j <= p; j++) {
-        out->parents[j].blocks = calloc(nb, sizeof *out->parents[j].blocks);
-        if (!out->parents[j].blocks) {
-            rc = ckpt_error_setf(err, CKPT_E_NOMEM, name, "out of memory");
-            goto done;
-        }
-        out->parents[j].n_blocks = w.nb;
-    }
-    double rfinal = 0;
-    double X[MAXP][K];
-    for (size_t b = 0; b < w.nb; b++) {
-        const double *y = w.y + b * K;
-        int cols[MAXP], nc = 0;
-        for (int j = 0; j < p; j++) {
-            diff_vec(&w, chosen[j], b, X[nc]);
-            if (usable(&w, b, X[nc]))
-                cols[nc++] = j;
-        }
-        double A[MAXP * MAXP], rhs[MAXP], wt[MAXP];
-        for (int i = 0; i < nc; i++) {
-            rhs[i] = dot(X[i], y);
-            for (int j = 0; j < nc; j++)
-                A[i * nc + j] = dot(X[i], X[j]);
-        }
-        int ok = nc ? solve(A, rhs, nc, wt) : 0;
-        double res = dot(y, y);
-        if (ok) {
-            double e[K];
-            for (int k = 0; k < K; k++) {
-                e[k] = y[k];
-                for (int i = 0; i < nc; i++)
-                    e[k] -= wt[i] * X[i][k];
+        floor_total += fq[b];
+        sumsq += query->blocks[b].sumsq;
+        double *G = g.gb + b * NV * NV;
+        for (int i = 0; i <= na; i++)
+            for (int j = 0; j <= i; j++) {
+                double d = dot(vec + (size_t)i * K, vec + (size_t)j * K);
+                G_(G, i, j) = G_(G, j, i) = d;
+                G_(g.g, i, j) += d;
+                if (i != j)
+                    G_(g.g, j, i) += d;
             }
-            res = dot(e, e);
-        }
-        rfinal += res;
-        double sum = 0;
-        for (int j = 0; j <= p; j++) {
-            out->parents[j].blocks[b].block = query->blocks[b].name;
-            out->parents[j].blocks[b].value = NAN;
-        }
-        for (int i = 0; ok && i < nc; i++) {
-            out->parents[cols[i] + 1].blocks[b].value = wt[i];
-            sum += wt[i];
-        }
-        /* the reference's weight: determined when the block differs from it at all */
-        if (ok || usable(&w, b, y) || p == 0)
-            out->parents[0].blocks[b].value = 1 - sum;
     }
-    for (size_t j = 0; j < out->n_parents; j++) {
-        double s = 0;
-        int m = 0;
-        for (size_t b = 0; b < w.nb; b++)
-            if (!isnan(out->parents[j].blocks[b].value))
-                s += out->parents[j].blocks[b].value, m++;
-        out->parents[j].weight = m ? s / m : NAN;
+    struct floors fqs = {fq, floor_total, linear_max * linear_max, 1.02};
+    double r0 = G_(g.g, 0, 0); /* to the nearest candidate */
+    /* the pool: the nearest candidate, then (matching pursuit with weights per block) the one
+     * that most lowers what the pool so far leaves unexplained, while that is more than 0.1%
+     * (up to half the pool); the nearest fill up the rest */
+    int ids[POOL], used[NV] = {0};
+    ids[0] = 1;
+    used[1] = 1;
+    np = 1;
+    for (double rcur = r0; np < POOL && np < na;) {
+        int best = -1;
+        double bestr = rcur, w[FMAX];
+        for (int c = 2; c <= na; c++) {
+            if (used[c])
+                continue;
+            ids[np] = c;
+            double r = 0;
+            int nd;
+            for (size_t b = 0; b < nb; b++)
+                r += fit_gram(g.gb + b * NV * NV, 0, ids, np + 1, fq[b], w, &nd);
+            if (r < bestr)
+                best = c, bestr = r;
+        }
+        if (np >= POOL / 2 || bestr > rcur * (1 - 1e-3))
+            best = -1;
+        if (best < 0)
+            for (int c = 2; c <= na && best < 0; c++)
+                if (!used[c])
+                    best = c;
+        ids[np++] = best;
+        used[best] = 1;
+        if (bestr < rcur)
+            rcur = bestr;
     }
-    out->residual = sqrt(rfinal / floor_eff);
-    out->explained = r0 > 0 ? 1 - rfinal / r0 : 1;
-    double rel = sumsq > 0 ? sqrt(r0 / sumsq) : 0;
-    const char *p0 = ckpt_lineage_fp_label(cands[w.cv[0].index]);
-    int same = 1; /* every block within rounding of P0 */
-    for (size_t b = 0; b < w.nb; b++)
-        same &= dot(w.y + b * K, w.y + b * K) <=
-                linear_max * linear_max * (w.floorb[b] > 0 ? w.floorb[b] : 1e-12 * sumsq + 1e-300);
-    if (same) {
-        out->origin = CKPT_LINEAGE_DUPLICATE;
-        out->confidence = 0.95;
+    /* candidates made from the query (a weighted sum of it and others: its descendants, which a
+     * catalog holds too) are no parents of it */
+    int keepn = 0, kept[POOL];
+    for (int i = 0; i < np; i++) {
+        int v = ids[i], desc = 0, others[POOL], no = 0, c[PMAX], S[PMAX];
+        for (int j = 0; j < np; j++)
+            if (j != i)
+                others[no++] = ids[j];
+        struct floors fcs = {fc + (size_t)(v - 1) * nb, 0, fqs.lm2, fqs.wmax};
+        for (size_t b = 0; b < nb; b++)
+            fcs.total += fcs.fb[b];
+        for (int p = 2; p <= 3 && !desc; p++)
+            for (int ok = comb_first(c, p - 1, no); ok && !desc; ok = comb_next(c, p - 1, no)) {
+                struct fitres tmp;
+                double w[PMAX];
+                int nd;
+                S[0] = 0;
+                for (int j = 1; j < p; j++)
+                    S[j] = others[c[j - 1]];
+                if (!try_global_c(&g, v, S, p, &fcs, 1, 1, &tmp) &&
+                    !try_perblock(&g, v, S, p, &fcs, 1, &tmp))
+                    continue;
+                fit_gram(g.g, v, S, p, fcs.total, w, &nd);
+                desc = w[0] > 0.02 && w[0] < 0.98;
+            }
+        if (!desc)
+            kept[keepn++] = v;
+    }
+    if (keepn) {
+        memcpy(ids, kept, sizeof(int) * (size_t)keepn);
+        np = keepn;
+    }
+    struct fitres fr;
+    const char *p0 = ckpt_lineage_fp_label(ref);
+    if (search_linear(&g, 0, ids, np, PMAX, &fqs, 0, &fr)) {
+        if ((rc = fill_parents(&g, query, cv, &fr, &fqs, out)))
+            goto oom;
+        out->residual = sqrt(fr.res / floor_total);
+        out->explained = r0 > 0 ? 1 - fr.res / r0 : 1;
         out->linear = 1;
-        out->base = (long)w.cv[0].index;
-        snprintf(out->why, sizeof out->why,
-                 "the same weights as %s up to rounding (difference %.2f x the rounding floor)", p0,
-                 sqrt(r0 / floor_eff));
-    } else if (p == 0) {
-        out->distance = calloc(nb, sizeof *out->distance);
-        if (!out->distance) {
-            rc = ckpt_error_setf(err, CKPT_E_NOMEM, name, "out of memory");
-            goto done;
-        }
-        out->n_distance = w.nb;
-        size_t changed = 0;
-        for (size_t b = 0; b < w.nb; b++) {
-            const struct lin_block *pb = &cands[w.cv[0].index]->blocks[w.cv[0].map[b]];
-            double d = sqrt(dot(w.y + b * K, w.y + b * K));
-            out->distance[b].block = query->blocks[b].name;
-            out->distance[b].value = pb->sumsq > 0 ? d / sqrt(pb->sumsq) : NAN;
-            changed += d * d > 25 * w.floorb[b];
-        }
-        if (rel < 0.5) {
-            out->origin = CKPT_LINEAGE_FINETUNE;
-            out->confidence = 0.7;
-            out->base = (long)w.cv[0].index;
+        if (fr.p == 1) {
+            out->origin = CKPT_LINEAGE_DUPLICATE;
+            out->confidence = 0.95;
+            out->base = (long)out->parents[0].index;
             snprintf(out->why, sizeof out->why,
-                     "departs from %s by %.1f%% (in %zu of %zu blocks) and no other candidate "
-                     "explains the change",
-                     p0, 100 * rel, changed, w.nb);
+                     "the same weights as %s up to rounding (difference %.2f x the rounding floor)",
+                     ckpt_lineage_fp_label(cands[out->parents[0].index]), out->residual);
         } else {
-            out->origin = CKPT_LINEAGE_UNKNOWN;
-            out->confidence = 0.3;
+            out->origin = CKPT_LINEAGE_MERGE;
+            out->confidence = 0.9;
             snprintf(out->why, sizeof out->why,
-                     "nearest candidate %s differs by %.0f%%: not derived from any candidate", p0,
-                     100 * rel);
+                     "a linear merge of %d candidates (%s): the fit leaves %.2f x the rounding "
+                     "floor",
+                     fr.p, fr.perblock ? "weights per block" : "one weight each across blocks",
+                     out->residual);
         }
     } else {
-        out->origin = CKPT_LINEAGE_MERGE;
-        out->linear = out->residual <= linear_max;
-        out->confidence = out->linear ? 0.9 : 0.6;
+        /* the elementary candidates: not a weighted sum (non-negative weights, globally or per
+         * block) of up to 3 others in the pool. A signed combination (an add-difference) is
+         * kept in expl[] for the expansion below: A + (B - C) and A are symmetric in a linear
+         * relation, so only the fit of the query can tell which one it needs. */
+        int el[POOL], ne = 0, has_expl[NV] = {0};
+        struct fitres expl[NV];
+        for (int i = 0; i < np; i++) {
+            int others[POOL], no = 0, v = ids[i];
+            for (int j = 0; j < np; j++)
+                if (j != i)
+                    others[no++] = ids[j];
+            struct floors fcs = {fc + (size_t)(v - 1) * nb, 0, fqs.lm2, fqs.wmax};
+            for (size_t b = 0; b < nb; b++)
+                fcs.total += fcs.fb[b];
+            if (search_linear(&g, v, others, no, 3, &fcs, 1, &expl[v]))
+                continue;
+            el[ne++] = v;
+            has_expl[v] = search_linear(&g, v, others, no, 3, &fcs, 0, &expl[v]);
+        }
+        /* best single, then grow while a parent removes a significant share */
+        struct fitres cur = {.p = 0}, cand;
+        int c[PMAX], S[PMAX];
+        for (int p = 1; p <= PMAX && p <= ne; p++) {
+            struct fitres bestp = {.p = 0};
+            for (int ok = comb_first(c, p, ne); ok; ok = comb_next(c, p, ne)) {
+                for (int i = 0; i < p; i++)
+                    S[i] = el[c[i]];
+                if (try_global(&g, 0, S, p, &fqs, 0, &cand) && (!bestp.p || cand.res < bestp.res))
+                    bestp = cand;
+            }
+            if (!bestp.p)
+                break;
+            if (cur.p) {
+                double need = chance(&g, &cur, floor_total, min_gain);
+                if (cur.res - bestp.res < need * cur.res)
+                    break;
+            }
+            cur = bestp;
+        }
+        if (!cur.p) {
+            cur.p = 1;
+            cur.S[0] = 1;
+            cur.res = r0;
+        }
+        if (cur.p >= 2)
+            expand(&g, &cur, expl, has_expl, &fqs);
+        /* the query nearer to most of its "parents" than any other elementary candidate is:
+         * their base (their
+         * mean lies near it), not their merge; a merge lies nearer to the base they share */
+        int nearest_of = 0;
+        for (int i = 0; cur.p >= 2 && i < cur.p; i++) {
+            int v = cur.S[i], mine = 1;
+            double dq = G_(g.g, v, v) - 2 * G_(g.g, v, 0) + G_(g.g, 0, 0);
+            for (int k = 0; k < ne && mine; k++) {
+                int j = el[k]; /* weighted sums of others are no one's base */
+                if (j != v && G_(g.g, v, v) - 2 * G_(g.g, v, j) + G_(g.g, j, j) < dq)
+                    mine = 0;
+            }
+            nearest_of += mine;
+        }
+        if (cur.p >= 2 && 2 * nearest_of > cur.p) {
+            out->origin = CKPT_LINEAGE_UNKNOWN;
+            out->confidence = 0.4;
+            out->residual = sqrt(r0 / floor_total);
+            snprintf(out->why, sizeof out->why,
+                     "the nearest model of %d of the %d candidates that best explain it: more "
+                     "likely their base than a merge of them",
+                     nearest_of, cur.p);
+            goto done;
+        }
+        if ((rc = fill_parents(&g, query, cv, &cur, &fqs, out)))
+            goto oom;
+        out->residual = sqrt(cur.res / floor_total);
+        out->explained = r0 > 0 && cur.res < r0 ? 1 - cur.res / r0 : r0 > 0 ? 0 : 1;
+        const char *pn = ckpt_lineage_fp_label(cands[out->parents[0].index]);
+        if (cur.p == 1) {
+            double rel = sumsq > 0 ? sqrt(cur.res / sumsq) : 0;
+            int s0 = cur.S[0];
+            const struct ckpt_lineage_fp *pf = cands[cv[s0 - 1].index];
+            out->distance = calloc(nb ? nb : 1, sizeof *out->distance);
+            if (!out->distance)
+                goto oom;
+            out->n_distance = nb;
+            size_t changed = 0;
+            for (size_t b = 0; b < nb; b++) {
+                const double *G = g.gb + b * NV * NV;
+                double e = G_(G, 0, 0) - 2 * G_(G, 0, s0) + G_(G, s0, s0);
+                const struct lin_block *pb = &pf->blocks[cv[s0 - 1].map[b]];
+                out->distance[b].block = query->blocks[b].name;
+                out->distance[b].value =
+                    pb->sumsq > 0 ? sqrt(e > 0 ? e : 0) / sqrt(pb->sumsq) : NAN;
+                changed += e > 25 * fq[b];
+            }
+            if (rel < 0.5) {
+                out->origin = CKPT_LINEAGE_FINETUNE;
+                out->confidence = 0.7;
+                out->base = (long)out->parents[0].index;
+                snprintf(out->why, sizeof out->why,
+                         "departs from %s by %.1f%% (in %zu of %zu blocks) and no other "
+                         "candidate explains the change",
+                         pn, 100 * rel, changed, nb);
+            } else {
+                out->origin = CKPT_LINEAGE_UNKNOWN;
+                out->confidence = 0.3;
+                snprintf(out->why, sizeof out->why,
+                         "nearest candidate %s differs by %.0f%%: not derived from any "
+                         "candidate",
+                         pn, 100 * rel);
+            }
+        } else {
+            out->origin = CKPT_LINEAGE_MERGE;
+            out->confidence = 0.6;
+            out->linear = 0;
+            snprintf(out->why, sizeof out->why,
+                     "a non-linear merge (TIES, DARE or similar) of %d candidates: they explain "
+                     "%.0f%% of its departure from %s, the rest is %.0f x the rounding floor",
+                     cur.p, 100 * out->explained, p0, out->residual);
+        }
+    }
+    if (out->origin == CKPT_LINEAGE_MERGE) {
+        /* the base of an add-difference: its most negatively weighted parent */
+        long bi = -1;
         for (size_t j = 0; j < out->n_parents; j++)
             if (out->parents[j].weight < -0.05 &&
-                (out->base < 0 || out->parents[j].weight < out->parents[out->base].weight))
-                out->base = (long)j; /* a position for now; made a candidate index below */
-        if (out->base >= 0)
-            out->base = (long)out->parents[out->base].index;
-        if (out->linear)
-            snprintf(out->why, sizeof out->why,
-                     "a linear merge of %zu candidates: the per-block fit leaves %.2f x the "
-                     "rounding floor",
-                     out->n_parents, out->residual);
-        else
-            snprintf(out->why, sizeof out->why,
-                     "a non-linear merge (TIES, DARE or similar) of %zu candidates: they explain "
-                     "%.0f%% of its departure from %s, the rest is %.0f x the rounding floor",
-                     out->n_parents, 100 * out->explained, p0, out->residual);
+                (bi < 0 || out->parents[j].weight < out->parents[bi].weight))
+                bi = (long)j;
+        if (bi >= 0)
+            out->base = (long)out->parents[bi].index;
     }
     /* parents by |weight|, largest first */
     for (size_t i = 1; i < out->n_parents; i++)
@@ -461,20 +820,19 @@ int ckpt_lineage_explain(const struct ckpt_lineage_fp *query,
             free(out->parents[j].blocks);
         out->n_parents = 0;
     }
+    goto done;
+oom:
+    rc = ckpt_error_setf(err, CKPT_E_NOMEM, name, "out of memory");
 done:
-    free(tmp);
-    free(w.cv);
-    free(w.y);
-    free(w.basis);
-    free(w.nbasis);
-    free(w.floorb);
+    free(cv);
+    free(g.gb);
+    free(vec);
+    free(fq);
+    free(fc);
     if (rc)
         ckpt_lineage_result_release(out);
     return rc;
 }
-
-/* ---- JSON --------------------------------------------------------------------------------------
- */
 
 static void blocks_json(const struct ckpt_lineage_block_value *v, size_t n, struct ckpt_json *j)
 {

@@ -50,4 +50,23 @@ void lin_fp_derive(struct ckpt_lineage_fp *fp);
 /* Index of block `name` in fp, or -1. */
 long lin_fp_find_block(const struct ckpt_lineage_fp *fp, const char *name);
 
+/* A run of one tensor's elements through the kernel (kernel.c). */
+struct lin_run {
+    uint64_t seed;      /* the tensor's normalised-name hash */
+    uint64_t chunk0;    /* index of the first 64-element chunk of the run */
+    int sample_all;     /* sketch every chunk (small tensors) */
+    double *acc;        /* the block's CKPT_LINEAGE_K accumulators */
+    double kappa;       /* expected squared rounding error per x^2 of the dtype */
+    double sum, sumsq;  /* the tensor's running sums (continued, never restarted, so
+                           the result does not depend on how the bytes were split) */
+    double ssq, floor2; /* the block's: squares of the sketched elements, their floor */
+    float amax;
+    uint64_t nsampled;
+};
+void lin_kernel_init(void);
+/* n elements of dtype (F16, BF16, F32, F64) at p, starting at a chunk boundary; n is a multiple
+ * of 64 unless the run ends the tensor. */
+void lin_kernel(int dtype, const uint8_t *p, uint64_t n, struct lin_run *r);
+extern int lin_kernel_portable_only; /* tests: force the portable loop */
+
 #endif

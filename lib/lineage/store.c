@@ -309,3 +309,72 @@ int ckpt_lineage_fp_load(const void *data, size_t len, const char *name,
     *out = fp;
     return CKPT_OK;
 }
+
+/* ---- the pre-filter form -------------------------------------------------------------------
+ * "LF2" 0, u32 block count, then per block its name (8 bytes, NUL padded) and SAVE_FOLD floats
+ * (little-endian IEEE): the folded sketch folded once more (bucket k + SAVE_FOLD added to k),
+ * still linear, half the bytes for the one pass over every model's row. */
+
+#define SAVE_FOLD (LIN_FOLD / 2)
+
+static void fold_half(const struct lin_block *b, float *out)
+{
+    for (int k = 0; k < SAVE_FOLD; k++)
+        out[k] = b->fold[k] + b->fold[k + SAVE_FOLD];
+}
+
+void ckpt_lineage_fp_fold_save(const struct ckpt_lineage_fp *fp, struct ckpt_buf *b)
+{
+    ckpt_buf_put(b, "LF2", 4);
+    put_u32(b, (uint32_t)fp->nb);
+    for (size_t i = 0; i < fp->nb; i++) {
+        char name[8] = {0};
+        float f[SAVE_FOLD];
+        memcpy(name, fp->blocks[i].name, strnlen(fp->blocks[i].name, 7));
+        ckpt_buf_put(b, name, 8);
+        fold_half(&fp->blocks[i], f);
+        for (int k = 0; k < SAVE_FOLD; k++) {
+            uint32_t v;
+            memcpy(&v, &f[k], 4);
+            put_u32(b, v);
+        }
+    }
+}
+
+double ckpt_lineage_fold_distance(const struct ckpt_lineage_fp *fp, const void *fold, size_t len)
+{
+    const uint8_t *p = fold;
+    const size_t per = 8 + 4 * SAVE_FOLD;
+    if (!p || len < 8 || memcmp(p, "LF2", 4))
+        return -1;
+    uint64_t nb = get_le(p + 4, 4);
+    if (nb != fp->nb || len != 8 + nb * per)
+        return -1;
+    double d = 0;
+    for (size_t i = 0; i < fp->nb; i++) {
+        const uint8_t *r = p + 8 + i * per;
+        if (strncmp((const char *)r, fp->blocks[i].name, 8)) {
+            /* another order: find it */
+            size_t j = 0;
+            while (j < fp->nb && strncmp((const char *)(p + 8 + j * per), fp->blocks[i].name, 8))
+                j++;
+            if (j == fp->nb)
+                return -1;
+            r = p + 8 + j * per;
+        }
+        float q[SAVE_FOLD], f[SAVE_FOLD];
+        fold_half(&fp->blocks[i], q);
+        memcpy(f, r + 8, sizeof f);
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+        for (int k = 0; k < SAVE_FOLD; k++) {
+            uint32_t v = (uint32_t)get_le(r + 8 + 4 * k, 4);
+            memcpy(&f[k], &v, 4);
+        }
+#endif
+        for (int k = 0; k < SAVE_FOLD; k++) {
+            double t = (double)q[k] - f[k];
+            d += t * t;
+        }
+    }
+    return d;
+}

@@ -2,7 +2,9 @@
 # ckptdb lineage / similar on the synthetic SD1 family: an add-difference merge is found linear
 # with its three parents and per-block weights within 0.01, a fine-tune's base is found, the
 # similar JSON has the contract's fields and reports the shared VAE and text encoder, usage
-# errors exit 2 and an unreadable candidate exits 1.
+# errors exit 2 and an unreadable candidate exits 1; over a catalog (fingerprints from scan),
+# a weighted sum is explained by name with sha256s, a file outside it is compared with it, an
+# unknown model exits 1 and a catalog scanned --no-lineage says why it cannot answer.
 set -uo pipefail
 . "$(dirname "$0")/common.bash"
 bin=$CKPT_BIN
@@ -40,7 +42,28 @@ assert r[0]["similarity"] >= r[1]["similarity"] >= r[2]["similarity"]
 PY
 then ok similar; else fail similar "$out"; fi
 
-"$bin" lineage "$d/ad1.safetensors" >/dev/null 2>&1; [ $? -eq 2 ] && ok usage || fail usage "no candidates: want exit 2"
+"$bin" lineage >/dev/null 2>&1; [ $? -eq 2 ] && ok usage || fail usage "no MODEL: want exit 2"
 "$bin" lineage "$d/ad1.safetensors" --candidates "$d/base.safetensors" /nonexistent >/dev/null 2>&1
 [ $? -eq 1 ] && ok missing || fail missing "missing candidate: want exit 1"
+# over the catalog: scan computes the fingerprints in its hashing pass
+t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+mkdir "$t/m"; cp "$d"/{base,ft1,ft2,ft3,ws1}.safetensors "$t/m/"
+"$bin" --db "$t/c.db" scan "$t/m" >/dev/null 2>&1 || fail scan "scan failed"
+out=$("$bin" --db "$t/c.db" --json lineage ws1)
+if /usr/bin/python3 - "$out" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["model"] == "ws1" and r["origin"]["value"] == "merge" and r["linear"] is True, r
+w = {p["name"]: p["weight"] for p in r["parents"]}
+assert set(w) == {"ft1", "ft2"} and abs(w["ft1"] - 0.3) < 0.01 and abs(w["ft2"] - 0.7) < 0.01, w
+assert all(len(p["sha256"]) == 64 for p in r["parents"]), r["parents"]
+PY
+then ok catalog-lineage; else fail catalog-lineage "$out"; fi
+out=$("$bin" --db "$t/c.db" --json similar --top 2 "$d/ad1.safetensors")
+if /usr/bin/python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert len(r)==2 and r[0]["model"] in ("ft1","ft3","ws1"), r' "$out"
+then ok catalog-similar-file; else fail catalog-similar-file "$out"; fi
+"$bin" --db "$t/c.db" lineage no-such-model >/dev/null 2>&1; [ $? -eq 1 ] && ok catalog-missing || fail catalog-missing "want exit 1"
+"$bin" --db "$t/n.db" scan --no-lineage "$t/m" >/dev/null 2>&1
+msg=$("$bin" --db "$t/n.db" lineage ws1 2>&1 >/dev/null); rc=$?
+[ $rc -eq 1 ] && [[ $msg == *"no lineage fingerprint"* ]] && ok no-lineage || fail no-lineage "rc $rc: $msg"
 finish

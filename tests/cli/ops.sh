@@ -5,6 +5,9 @@ source "$(dirname "$0")/common.bash"
 B=$CKPT_BIN F=$CKPT_FIXTURES/ops
 T=$(mktemp -d /tmp/ckpt-ops-XXXXXX)
 trap 'rm -rf "$T"' EXIT
+# no catalog in use unless a test names one (docs/merge.md "The catalog")
+unset CKPTDB_DB
+export XDG_DATA_HOME="$T/xdg"
 run() { local name=$1 want=$2; shift 2; "$@" >"$T/out" 2>"$T/err"; local rc=$?
   if [ "$rc" = "$want" ]; then ok "$name"; else fail "$name" "exit $rc, want $want: $(head -3 "$T/err")"; fi; }
 
@@ -59,6 +62,36 @@ run bake 0 "$B" bake "$F/m1.safetensors" --lora "$T/lora.safetensors:0.8" -o "$T
 run bake-vae 0 "$B" bake "$F/m1.safetensors" --vae "$F/m2.safetensors" -o "$T/bakedvae.safetensors" --no-hash
 run bake-family 1 "$B" bake "$F/m1.safetensors" --lora "$CKPT_FIXTURES/identify/lora-sdxl-kohya.safetensors" \
   -o "$T/x.safetensors" --no-hash
+[ ! -e "$T/xdg/ckptdb/catalog.sqlite" ] && ok no-catalog-by-default || fail no-catalog-by-default "catalog created"
+# with a catalog: the output is scanned in, origin merge chosen, parents with their weights
+D="$T/cat.sqlite"
+"$B" --db "$D" scan -q "$F/m1.safetensors" "$F/m2.safetensors" "$F/m1-f32.safetensors" >/dev/null 2>&1
+run cat-merge 0 "$B" --db "$D" merge "$F/m1.safetensors" "$F/m2.safetensors" -o "$T/cm.safetensors" \
+  --alpha 0.3 --json
+[ "$(jq '.catalog_id | type' "$T/out")" = '"number"' ] && ok cat-merge-id || fail cat-merge-id "$(cat "$T/out")"
+"$B" --db "$D" show --json "$T/cm.safetensors" > "$T/show.json"
+sha1=$("$B" --db "$D" show --json "$F/m1.safetensors" | jq -r .sha256)
+sha2=$("$B" --db "$D" show --json "$F/m2.safetensors" | jq -r .sha256)
+got=$(jq -c '[.origin, [.parents[] | [.name, .sha256, .weight]]]' "$T/show.json")
+want=$(jq -nc --arg a "$sha1" --arg b "$sha2" '["merge", [["m1", $a, 0.7], ["m2", $b, 0.3]]]')
+[ "$got" = "$want" ] && ok cat-merge-parents || fail cat-merge-parents "$got, want $want"
+[ "$(jq -r '.sha256 | length' "$T/show.json")" = 64 ] && ok cat-merge-hashed || fail cat-merge-hashed "output not hashed"
+"$B" --db "$D" show "$T/cm.safetensors" > "$T/show.txt"
+grep -q 'merge parents' "$T/show.txt" && grep -q 'm2.*weight 0.3' "$T/show.txt" \
+  && ok cat-merge-show || fail cat-merge-show "$(cat "$T/show.txt")"
+# convert keeps the input's chosen origin, its parent is the input (weight 1)
+"$B" --db "$D" set "$F/m1-f32.safetensors" origin=fine-tune >/dev/null
+run cat-convert 0 "$B" --db "$D" convert "$F/m1-f32.safetensors" -o "$T/cc.safetensors" --dtype fp16 --no-hash
+got=$("$B" --db "$D" show --json "$T/cc.safetensors" | jq -c '[.origin, [.parents[] | [.name, .weight]]]')
+[ "$got" = '["fine-tune",[["m1-f32",1]]]' ] && ok cat-convert-parent || fail cat-convert-parent "$got"
+# bake: origin merge, the checkpoint and the LoRA with its weight
+run cat-bake 0 "$B" --db "$D" bake "$F/m1.safetensors" --lora "$T/lora.safetensors:0.8" -o "$T/cb.safetensors" --no-hash
+got=$("$B" --db "$D" show --json "$T/cb.safetensors" | jq -c '[.origin, [.parents[] | [.name, .weight]]]')
+[ "$got" = '["merge",[["m1",1],["lora",0.8]]]' ] && ok cat-bake-parents || fail cat-bake-parents "$got"
+run cat-skip 0 "$B" --db "$D" merge "$F/m1.safetensors" "$F/m2.safetensors" -o "$T/cn.safetensors" --no-hash \
+  --no-catalog --json
+[ "$(jq -r .catalog_id "$T/out")" = null ] && ! "$B" --db "$D" show "$T/cn.safetensors" >/dev/null 2>&1 \
+  && ok cat-no-catalog || fail cat-no-catalog "recorded despite --no-catalog"
 # torch
 if /usr/bin/python3 "$CKPT_SRC/tests/ops/torch_check.py" "$F" "$T" > "$T/torch.txt" 2>&1; then
   ok torch; cat "$T/torch.txt"; else fail torch "$(tail -5 "$T/torch.txt")"; fi

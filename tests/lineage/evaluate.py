@@ -6,7 +6,9 @@ the issue's targets against truth.json; print one line per model and a summary.
   fit determines is within 0.01 of the recipe's;
 - TIES/DARE: origin merge, linear false, and the recipe's parents among the reported ones;
 - fine-tunes (and the baked LoRA): origin fine-tune with the right base, never merge;
-- parents right top-1 in at least 95% of the merge cases.
+- parents right top-1 in at least 95% of the merge cases;
+- identical components exactly: `similar ft1` names vae and the text encoder(s) as shared with
+  base and ft2, only vae with ft4 (which trained its text encoder), nothing else.
 usage: evaluate.py CKPTDB DIR
 """
 import json, math, os, subprocess, sys
@@ -88,6 +90,17 @@ for arch in ("sd1", "sdxl"):
             " ".join("%s:%+.3f" % (k, v["weight"]) for k, v in got.items()))
         print(("FAIL " if bad else "ok   ") + line + ("  <- " + "; ".join(bad) if bad else ""))
         fails += ["%s/%s: %s" % (arch, q, b) for b in bad]
+    # identical components, exactly
+    tes = ["text-encoder"] + (["text-encoder-2"] if arch == "sdxl" else [])
+    want = {"base": ["vae"] + tes, "ft2": ["vae"] + tes, "ft4": ["vae"]}
+    out = subprocess.run([BIN, "--json", "similar", path("ft1"), "--candidates"] +
+                         [path(n) for n in want], capture_output=True, text=True)
+    got = {os.path.basename(m["model"])[:-12]: sorted(m["shared_components"])
+           for m in json.loads(out.stdout or "[]")}
+    if got != {k: sorted(v) for k, v in want.items()}:
+        fails.append("%s: shared components %s, want %s" % (arch, got, want))
+    else:
+        print("ok   %-5s shared components of ft1: %s" % (arch, got))
 rate = merges_right / merges if merges else 0
 print("parents right top-1: %d of %d merges (%.0f%%)" % (merges_right, merges, 100 * rate))
 if rate < 0.95:

@@ -9,12 +9,16 @@ weighted-sum, add-difference, block-weighted, TIES and DARE merges, a merge of m
 LoRA and a fine-tune of a fine-tune, every file saved in fp16 safetensors (merges are computed in
 float32 from the fp16 parents, as the merge tools do). truth.json lists each model's recipe.
 
-usage: make_family.py SHARED OUTDIR
+usage: make_family.py SHARED OUTDIR [--demo]
+--demo: only the SD1 base, two fine-tunes and their weighted sum (0.3/0.7), under collector
+names, straight into OUTDIR (the demo library's family tree).
 """
 import json, os, re, struct, sys
 import numpy as np
 
 SHARED, OUT = sys.argv[1], sys.argv[2]
+DEMO = {"base": "lineageBase_v10", "ft1": "lineagePortraitTune_v10",
+        "ft2": "lineageAnimeTune_v10", "ws1": "lineageBlendMix_v10"} if "--demo" in sys.argv[3:] else None
 
 
 def keys(name):
@@ -127,7 +131,7 @@ def family(arch, seed):
     blocks = {n: b for n, _, b in sel}
     allblocks = sorted(set(blocks.values()))
     d = os.path.join(OUT, arch)
-    os.makedirs(d, exist_ok=True)
+    os.makedirs(OUT if DEMO else d, exist_ok=True)
     models, truth = {}, {}
 
     def put(name, state, recipe):
@@ -204,12 +208,20 @@ def family(arch, seed):
                                                       "parents_any": ["ft2", "ft4"]})
     # a LoRA (rank 8) baked into the base: only some attention matrices change
     st = P("base")
+    with_mat = [b for b in allblocks if any(st[n].ndim >= 2 and blocks[n] == b for n in base)]
+    lora_blocks = [b for b in ("IN01", "IN04", "M00", "OUT05") if b in with_mat]
+    lora_blocks += [b for b in with_mat if b not in lora_blocks and b not in ("TE", "TE2", "VAE")
+                    ][:max(0, 4 - len(lora_blocks))]
     for n in base:
-        if st[n].ndim >= 2 and blocks[n] in ("IN01", "IN04", "M00", "OUT05"):
+        if st[n].ndim >= 2 and blocks[n] in lora_blocks:
             o, i = st[n].shape[0], st[n].size // st[n].shape[0]
             lr = rng.normal(0, 1, (o, 8)) @ rng.normal(0, 1, (8, i)) / np.sqrt(8)
             st[n] = st[n] + lr.reshape(st[n].shape).astype(np.float32) * float(st[n].std()) * 0.05
     put("lora1", st, {"origin": "fine-tune", "base": "base"})
+    if DEMO:
+        for name, demo_name in DEMO.items():
+            save(os.path.join(OUT, demo_name + ".safetensors"), models[name])
+        return
     for name, st in models.items():
         save(os.path.join(d, name + ".safetensors"), st)
     with open(os.path.join(d, "truth.json"), "w") as f:
@@ -217,4 +229,5 @@ def family(arch, seed):
 
 
 family("sd1", 11)
-family("sdxl", 12)
+if not DEMO:
+    family("sdxl", 12)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <sqlite3.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +279,95 @@ static void sidecars_and_accept(void **state)
     ckpt_model_release(&m);
 }
 
+/* The batch reader gives what ckpt_catalog_model_get gives, in the order asked, skipping ids
+ * with no model, filling only the parts asked for, across more than one batch of 256 ids. */
+struct each_ctx {
+    struct ckpt_catalog *c;
+    int64_t seen[700];
+    size_t n;
+    unsigned parts;
+    size_t stop_after;
+};
+
+static int each_check(void *user, const struct ckpt_model *m)
+{
+    struct each_ctx *e = user;
+    struct ckpt_model g;
+    assert_int_equal(ckpt_catalog_model_get(e->c, m->id, &g, NULL), CKPT_OK);
+    assert_string_equal(m->name, g.name);
+    assert_string_equal(m->path, g.path);
+    assert_int_equal(m->size, g.size);
+    assert_int_equal(m->rating, g.rating);
+    if (g.tags)
+        assert_string_equal(m->tags, g.tags);
+    else
+        assert_null(m->tags);
+    if (e->parts & CKPT_MODEL_SUGGESTED) {
+        assert_int_equal(m->n_suggested, g.n_suggested);
+        for (size_t i = 0; i < g.n_suggested; i++) {
+            assert_string_equal(m->suggested[i].field, g.suggested[i].field);
+            assert_string_equal(m->suggested[i].value, g.suggested[i].value);
+        }
+    } else {
+        assert_int_equal(m->n_suggested, 0);
+    }
+    if (e->parts & CKPT_MODEL_DETAIL)
+        assert_string_equal(m->metadata, g.metadata);
+    else
+        assert_null(m->metadata);
+    ckpt_model_release(&g);
+    e->seen[e->n++] = m->id;
+    return e->stop_after && e->n == e->stop_after;
+}
+
+static void batched_reads(void **state)
+{
+    struct fx *f = *state;
+    char p[400];
+    for (int i = 0; i < 260; i++) { /* more than one batch */
+        snprintf(p, sizeof p, "%s/%s%03d.safetensors", f->lib, i % 2 ? "AnimeMix" : "RealPhoto", i);
+        write_st(p, 4, (unsigned)i + 100, i % 3 ? "ss_output_name" : NULL, "x");
+    }
+    open_db(f);
+    struct ckpt_scan_stats s;
+    scan(f, 1, &s, CKPT_OK);
+    assert_int_equal(s.added, 260);
+    int64_t first = model(f, "RealPhoto000");
+    const char *add[] = {"b-tag", "a-tag"};
+    assert_int_equal(ckpt_catalog_tag(f->c, first, add, 2, NULL, 0, NULL), CKPT_OK);
+    /* every model, in id order */
+    struct each_ctx e = {.c = f->c, .parts = CKPT_MODEL_ALL};
+    assert_int_equal(ckpt_catalog_models_each(f->c, NULL, 0, CKPT_MODEL_ALL, each_check, &e, NULL),
+                     CKPT_OK);
+    assert_int_equal(e.n, 260);
+    for (size_t i = 1; i < e.n; i++)
+        assert_true(e.seen[i - 1] < e.seen[i]);
+    /* an order of our own, with unknown ids and a repeat, listing columns only */
+    int64_t ids[263];
+    size_t n = 0;
+    for (size_t i = 260; i > 0; i--)
+        ids[n++] = e.seen[i - 1];
+    ids[n++] = 999999;
+    ids[n++] = e.seen[5];
+    ids[n++] = -3;
+    struct each_ctx r = {.c = f->c, .parts = 0};
+    assert_int_equal(ckpt_catalog_models_each(f->c, ids, n, 0, each_check, &r, NULL), CKPT_OK);
+    assert_int_equal(r.n, 261);
+    for (size_t i = 0; i < 260; i++)
+        assert_int_equal(r.seen[i], e.seen[259 - i]);
+    assert_int_equal(r.seen[260], e.seen[5]);
+    /* tags joined in order; a callback that stops */
+    struct ckpt_model m;
+    assert_int_equal(ckpt_catalog_model_get(f->c, first, &m, NULL), CKPT_OK);
+    assert_string_equal(m.tags, "a-tag,b-tag");
+    ckpt_model_release(&m);
+    struct each_ctx st = {.c = f->c, .parts = CKPT_MODEL_SUGGESTED, .stop_after = 7};
+    assert_int_equal(
+        ckpt_catalog_models_each(f->c, NULL, 0, CKPT_MODEL_SUGGESTED, each_check, &st, NULL),
+        CKPT_OK);
+    assert_int_equal(st.n, 7);
+}
+
 /* set validates every assignment first: one bad value changes nothing, and says what is valid */
 static void set_validates(void **state)
 {
@@ -430,6 +520,44 @@ static void readonly_and_errors(void **state)
     assert_non_null(strstr(err.msg, "notdb.sqlite"));
 }
 
+/* A file ckptdb made is recorded with a chosen origin and exactly the given parents (its recipe
+ * would only suggest them), hashed; an invalid origin changes nothing; a rescan keeps them. */
+static void record_output(void **state)
+{
+    struct fx *f = *state;
+    open_db(f);
+    char out[400];
+    snprintf(out, sizeof out, "%s/mix.safetensors", f->lib);
+    write_st(out, 64, 9, "sd_merge_recipe",
+             "{\"type\":\"webui\",\"primary_model_hash\":\"aa\",\"secondary_model_hash\":"
+             "\"bb\",\"interp_method\":\"Weighted sum\",\"multiplier\":0.5}");
+    struct ckpt_parent ps[3] = {
+        {"1111", "first", 0.25}, {NULL, "second", 0.75}, {NULL, "third", NAN}};
+    struct ckpt_error err;
+    int64_t id = 0;
+    assert_int_equal(ckpt_catalog_record_output(f->c, out, "nonsense", ps, 3, 0, &id, &err),
+                     CKPT_E_ARG);
+    assert_int_equal(ckpt_catalog_record_output(f->c, out, "merge", ps, 3, 0, &id, &err), CKPT_OK);
+    for (int pass = 0; pass < 2; pass++) {
+        assert_int_equal(model(f, out), id);
+        struct ckpt_model m = {0};
+        assert_int_equal(ckpt_catalog_model_get(f->c, id, &m, &err), CKPT_OK);
+        assert_string_equal(m.origin, "merge");
+        assert_non_null(m.sha256);
+        assert_int_equal(m.n_parents, 3);
+        assert_string_equal(m.parents[0].sha256, "1111");
+        assert_string_equal(m.parents[0].name, "first");
+        assert_true(m.parents[0].weight == 0.25);
+        assert_null(m.parents[1].sha256);
+        assert_true(m.parents[1].weight == 0.75);
+        assert_string_equal(m.parents[2].name, "third");
+        assert_true(isnan(m.parents[2].weight));
+        ckpt_model_release(&m);
+        struct ckpt_scan_stats st;
+        scan(f, 0, &st, CKPT_OK); /* unchanged: kept */
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,8 +565,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(scan_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(sidecars_and_accept, setup, teardown),
         cmocka_unit_test_setup_teardown(set_validates, setup, teardown),
+        cmocka_unit_test_setup_teardown(batched_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(export_import_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(readonly_and_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(record_output, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

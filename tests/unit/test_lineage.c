@@ -76,6 +76,39 @@ static void test_hasher_pass_equals_own_pass(void **state)
     ckpt_tensorset_close(ts);
 }
 
+extern int lin_kernel_portable_only; /* lib/lineage/kernel.c */
+
+/* The vector kernel (AVX2/F16C where the CPU has them) and the portable loop give the same bits,
+ * on fp16 (ws1) and on bf16/fp32 tensors (the mkfixture file of the fixtures). */
+static void test_portable_equals_vector(void **state)
+{
+    (void)state;
+    const char *files[] = {fixture("ws1"), NULL};
+    char other[4096];
+    const char *fx = getenv("CKPT_FIXTURES");
+    snprintf(other, sizeof other, "%s/lineage/mixed.safetensors", fx);
+    files[1] = other;
+    for (int i = 0; i < 2; i++) {
+        char p[4096];
+        snprintf(p, sizeof p, "%s", files[i]);
+        struct ckpt_lineage_fp *a, *b;
+        lin_kernel_portable_only = 0;
+        assert_int_equal(ckpt_lineage_fingerprint_file(p, NULL, &a, NULL), CKPT_OK);
+        lin_kernel_portable_only = 1;
+        assert_int_equal(ckpt_lineage_fingerprint_file(p, NULL, &b, NULL), CKPT_OK);
+        lin_kernel_portable_only = 0;
+        struct ckpt_buf ba = {0}, bb = {0};
+        ckpt_lineage_fp_save(a, &ba);
+        ckpt_lineage_fp_save(b, &bb);
+        assert_int_equal(ba.len, bb.len);
+        assert_memory_equal(ba.data, bb.data, ba.len);
+        ckpt_buf_free(&ba);
+        ckpt_buf_free(&bb);
+        ckpt_lineage_fp_free(a);
+        ckpt_lineage_fp_free(b);
+    }
+}
+
 static void test_weighted_sum_fit(void **state)
 {
     (void)state;
@@ -103,6 +136,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hasher_pass_equals_own_pass),
         cmocka_unit_test(test_weighted_sum_fit),
+        cmocka_unit_test(test_portable_equals_vector),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
