@@ -178,7 +178,8 @@ int cli_print_models(struct cli_ctx *ctx, struct ckpt_catalog *cat, const int64_
        JSON the whole record */
     unsigned parts = ctx->json ? CKPT_MODEL_ALL : csv ? 0 : CKPT_MODEL_SUGGESTED;
     struct ckpt_error err;
-    if (ckpt_catalog_models_each(cat, ids, n, parts, print_one, &p, &err)) {
+    /* n == 0: nothing matched (ids may then be NULL, which models_each reads as "every model") */
+    if (n && ckpt_catalog_models_each(cat, ids, n, parts, print_one, &p, &err)) {
         cli_error("%s", err.msg);
         ckpt_buf_free(&p.b);
         return EXIT_INPUT;
