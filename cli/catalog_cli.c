@@ -13,11 +13,6 @@ int cli_catalog_open(struct cli_ctx *ctx, int readonly, struct ckpt_catalog **ou
     char path[4096];
     struct ckpt_error err;
     *out = NULL;
-    if (ctx->db && strncmp(ctx->db, "postgresql://", 13) == 0) {
-        cli_error("%s: PostgreSQL catalogs are not supported by this build; use a file path",
-                  ctx->db);
-        return EXIT_USAGE;
-    }
     if (ckpt_catalog_default_path(ctx->db, path, sizeof path, &err)) {
         cli_error("%s", err.msg);
         return EXIT_USAGE;

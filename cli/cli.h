@@ -62,6 +62,7 @@ int cmd_dupes(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_export(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_import(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_forget(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_db(struct cli_ctx *ctx, int argc, char **argv);
 
 /* catalog commands' shared pieces (catalog_cli.c) */
 /* Open the catalog of --db / $CKPTDB_DB / the default path; prints the error; returns an exit

@@ -45,7 +45,17 @@ static int on_group(void *user, const char *key, int confirmed, const int64_t *i
             ckpt_json_str(d->j, m.path);
             ckpt_json_key(d->j, "missing");
             ckpt_json_bool(d->j, m.missing);
+            ckpt_json_key(d->j, "hosts");
+            ckpt_json_arr_begin(d->j);
+            for (size_t k = 0; k < m.n_locations; k++)
+                ckpt_json_str(d->j, m.locations[k].host);
+            ckpt_json_arr_end(d->j);
             ckpt_json_obj_end(d->j);
+        } else if (m.n_locations > 1) {
+            /* a model on several machines: each machine's copy */
+            for (size_t k = 0; k < m.n_locations; k++)
+                printf("  %4lld  %s:%s%s\n", (long long)m.id, m.locations[k].host,
+                       m.locations[k].path, m.locations[k].missing ? "  (missing)" : "");
         } else {
             printf("  %4lld  %s%s\n", (long long)m.id, m.path ? m.path : "-",
                    m.missing ? "  (missing)" : "");

@@ -16,7 +16,7 @@ int cmd_list(struct cli_ctx *ctx, int argc, char **argv)
     } opts[] = {{"--kind", &q.kind},       {"--family", &q.family}, {"--ecosystem", &q.ecosystem},
                 {"--origin", &q.origin},   {"--output", &q.output}, {"--realism", &q.realism},
                 {"--subject", &q.subject}, {"--tag", &q.tag},       {"--source", &q.source},
-                {"--safety", &q.safety},   {"--sort", &q.sort}};
+                {"--safety", &q.safety},   {"--sort", &q.sort},     {"--host", &q.host}};
     for (int i = 1; i < argc; i++) {
         int done = 0;
         for (size_t k = 0; k < sizeof opts / sizeof opts[0] && !done; k++) {

@@ -90,6 +90,8 @@ int cmd_scan(struct cli_ctx *ctx, int argc, char **argv)
             dashdash = 1;
         } else if (!dashdash && strcmp(argv[i], "--no-hash") == 0) {
             o.no_hash = 1;
+        } else if (!dashdash && strcmp(argv[i], "--verify") == 0) {
+            o.verify = 1;
         } else if (!dashdash && strcmp(argv[i], "--no-lineage") == 0) {
             o.no_lineage = 1;
         } else if (!dashdash && strcmp(argv[i], "--jobs") == 0 && i + 1 < argc) {
@@ -130,7 +132,9 @@ int cmd_scan(struct cli_ctx *ctx, int argc, char **argv)
         cli_error("%s", err.msg);
         return cli_status_exit(rc);
     }
-    if (rc == CKPT_E_IO && !s.failed) {
+    /* an I/O failure that is not a file's (already logged): the catalog's, which stopped the
+       scan before every file was handled */
+    if (rc == CKPT_E_IO && (!s.failed || s.files_done < s.files_total)) {
         cli_error("%s", err.msg);
         return EXIT_INPUT;
     }

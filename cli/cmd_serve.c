@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ckptdb/catalog.h"
@@ -50,10 +51,13 @@ int cmd_serve(struct cli_ctx *ctx, int argc, char **argv)
         cli_error("warning: listening on %s, which is not a loopback address: anyone who can "
                   "reach it can browse this catalog (writes still need the page's token)",
                   o.listen);
+    char *shown = ckpt_catalog_display_name(path); /* never the password */
     if (ctx->json)
-        printf("{\"url\": \"%s\", \"catalog\": \"%s\"}\n", ckpt_server_url(s), path);
+        printf("{\"url\": \"%s\", \"catalog\": \"%s\"}\n", ckpt_server_url(s), shown ? shown : "");
     else
-        printf("ckptdb serve: %s (catalog %s; Ctrl-C stops)\n", ckpt_server_url(s), path);
+        printf("ckptdb serve: %s (catalog %s; Ctrl-C stops)\n", ckpt_server_url(s),
+               shown ? shown : "");
+    free(shown);
     fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);

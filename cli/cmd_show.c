@@ -123,6 +123,14 @@ int cmd_show(struct cli_ctx *ctx, int argc, char **argv)
                 printf("\n");
             }
         }
+        /* every machine's copy, when it is not just this machine's one file */
+        if (m.n_locations > 1 ||
+            (m.n_locations == 1 && strcmp(m.locations[0].host, ckpt_catalog_host()) != 0)) {
+            printf("-- locations\n");
+            for (size_t i = 0; i < m.n_locations; i++)
+                printf("  %s:%s%s\n", m.locations[i].host, m.locations[i].path,
+                       m.locations[i].missing ? "  (missing)" : "");
+        }
         if (m.description || m.preview || m.sidecars)
             printf("-- sidecars\n");
         if (m.description) {

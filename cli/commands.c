@@ -81,7 +81,7 @@ const struct cli_command cli_commands[] = {
      "else 0. See docs/check.md for what a verdict guarantees and what it does not.\n",
      cmd_check},
     {"scan", "record every model file under folders in the catalog (incremental)",
-     "scan [--no-hash] [--no-lineage] [--jobs N] [--progress] [--json] PATH...\n"
+     "scan [--no-hash] [--no-lineage] [--verify] [--jobs N] [--progress] [--json] PATH...\n"
      "\n"
      "Walks each PATH (folders recursively; symlinks followed once, loops detected) and records\n"
      "every model file, recognised by its content (safetensors, torch zip / legacy pickle, GGUF,\n"
@@ -95,6 +95,7 @@ const struct cli_command cli_commands[] = {
      "  --no-hash   skip hashing and lineage fingerprints (moved files are then matched by\n"
      "              fingerprint alone)\n"
      "  --no-lineage  hash without the lineage fingerprints of checkpoints (similar, lineage)\n"
+     "  --verify    hash every new file in full, even one another machine already hashed\n"
      "  --jobs N    files hashed at once (default: automatic)\n"
      "  --progress  progress bar on stderr even when it is not a terminal\n"
      "  --json      the summary as one JSON object\n"
@@ -105,18 +106,21 @@ const struct cli_command cli_commands[] = {
     {"list", "list catalog models, filtered and sorted",
      "list [--kind K] [--family F] [--ecosystem E] [--origin O] [--output O] [--realism R]\n"
      "     [--subject S] [--tag T] [--source S] [--safety V] [--min-rating N] [--present]\n"
-     "     [--sort [-]FIELD] [--json | --csv]\n"
+     "     [--host H] [--sort [-]FIELD] [--json | --csv]\n"
      "\n"
      "Filters combine (all must hold); values are those of TAXONOMY.md and a bad one is refused\n"
      "with the list of valid ones. --sort takes any model-object field (a leading '-' sorts\n"
      "descending; default name). --present leaves out models whose file is missing.\n"
+     "--host H keeps models with a file recorded on machine H (a shared PostgreSQL catalog\n"
+     "records each file under its machine's name: $CKPTDB_HOST, else the host name).\n"
      "The table marks a suggested value with '~' (not chosen: see 'ckptdb accept'), a missing\n"
      "file with M and an unreadable one with E.\n",
      cmd_list},
     {"show", "everything known about one model, with the reasons for each suggestion",
      "show [--json] MODEL\n"
      "\n"
-     "MODEL is a catalog id, a name, a path, or 6+ hex digits of the sha256 or autov2.\n",
+     "MODEL is a catalog id, a name, a path, or 6+ hex digits of the sha256 or autov2.\n"
+     "A model whose file is recorded on several machines lists every location (host:path).\n",
      cmd_show},
     {"set", "set a model's chosen fields (validated against the taxonomy)",
      "set MODEL FIELD=VALUE...\n"
@@ -163,6 +167,16 @@ const struct cli_command cli_commands[] = {
      "One transaction: a malformed file or value changes nothing.\n",
      cmd_import},
     {"forget", "drop a model's record (never the file)", "forget MODEL\n", cmd_forget},
+    {"db", "copy a whole catalog between SQLite and PostgreSQL",
+     "db copy --from CATALOG --to CATALOG [--json]\n"
+     "\n"
+     "CATALOG is an SQLite file path or a PostgreSQL URL (postgresql://user@host/dbname; a\n"
+     "password in it is never printed; sslmode=require and the other libpq parameters work).\n"
+     "Copies every record with its id and every field (files of every machine, chosen values,\n"
+     "tags, suggestions, merge parents) and rebuilds the search index. The destination is\n"
+     "created or migrated as needed and must hold no model yet; one transaction, so a failure\n"
+     "leaves it as it was. The source is only read.\n",
+     cmd_db},
     {"similar", "rank models by how alike their weights are, per block, with shared components",
      "similar [--json] [-v] [--top N] [--base FILE] MODEL --candidates FILE...\n"
      "\n"

@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config clang lld libclang-rt-14-dev
   zlib1g-dev libssl-dev libjansson-dev libsqlite3-dev libmicrohttpd-dev
-  libcmocka-dev libisal-dev
+  libcmocka-dev libisal-dev libpq-dev postgresql
   b3sum python3 python3-torch python3-numpy
   strace
   chromium wrk jq curl nodejs

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api_impl.h"
@@ -170,16 +171,18 @@ static uint64_t mix(uint64_t h, uint64_t v)
 uint64_t ckpt_api_generation(struct ckpt_api *a)
 {
     uint64_t h = 1469598103934665603ull;
-    static const char *const suffix[] = {"", "-wal"};
-    char p[4200];
-    for (size_t i = 0; i < 2; i++) {
-        struct stat st;
-        snprintf(p, sizeof p, "%s%s", a->db_path, suffix[i]);
-        if (stat(p, &st) == 0) {
-            h = mix(h, (uint64_t)st.st_size);
-            h = mix(h, (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec);
-            h = mix(h, (uint64_t)st.st_ino);
-        }
+    struct ckpt_api_reply tmp = {0};
+    struct ckpt_catalog *c = ckpt_api_catalog(a, &tmp);
+    ckpt_buf_free(&tmp.body);
+    uint64_t changes = 0;
+    if (c && ckpt_catalog_changes(c, &changes, NULL) == CKPT_OK)
+        h = mix(h, changes);
+    if (ckpt_catalog_is_remote(a->db_path)) {
+        /* other machines write a shared catalog, and its counter moves as their statements
+           run, a moment before they commit: what is cached expires within 2 seconds */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        h = mix(h, (uint64_t)ts.tv_sec / 2);
     }
     pthread_mutex_lock(&a->mu);
     h = mix(h, a->writes);

@@ -646,7 +646,9 @@ void ckpt_api_scan_status(struct ckpt_api *a, struct ckpt_api_reply *r)
     ckpt_json_init(&j, &r->body, 0);
     ckpt_json_obj_begin(&j);
     ckpt_json_key(&j, "catalog");
-    ckpt_json_str(&j, a->db_path);
+    char *shown = ckpt_catalog_display_name(a->db_path);
+    ckpt_json_str(&j, shown ? shown : "");
+    free(shown);
     ckpt_json_key(&j, "schema_version");
     ckpt_json_i64(&j, ckpt_catalog_schema_version(cat));
     ckpt_json_key(&j, "models");

@@ -39,10 +39,10 @@ int main(int argc, char **argv)
     static const char *reals[] = {"realistic", "semi-realistic", "2.5D", "2D", "2.8D"};
     static const char *words[] = {"Real",  "Anime", "Mix",   "Dream", "Vision",     "Pixar", "Toon",
                                   "Photo", "Art",   "Ultra", "Epic",  "Juggernaut", "Pony"};
-    sqlite3_stmt *chosen;
+    struct ckpt_st *chosen;
     if (ckpt_cat_prepare(c,
                          "UPDATE models SET output = ?2, realism = ?3, rating = ?4 WHERE id = "
-                         "(SELECT model_id FROM files WHERE id = ?1)",
+                         "(SELECT model_id FROM files WHERE host = ?1 AND path = ?5)",
                          &chosen, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
@@ -78,12 +78,13 @@ int main(int argc, char **argv)
         st.st_ino = (ino_t)i + 1;
         rc = ckpt_cat_record_file(c, 0, host, path, &st, 0, &a, &err);
         if (!rc && next() % 2) {
-            sqlite3_reset(chosen);
-            sqlite3_bind_int64(chosen, 1, sqlite3_last_insert_rowid(c->db));
-            sqlite3_bind_text(chosen, 2, outs[next() % 6], -1, SQLITE_STATIC);
-            sqlite3_bind_text(chosen, 3, reals[next() % 5], -1, SQLITE_STATIC);
-            sqlite3_bind_int(chosen, 4, (int)(next() % 5) + 1);
-            sqlite3_step(chosen);
+            ckpt_st_reset(chosen);
+            ckpt_st_bind_text(chosen, 1, host);
+            ckpt_st_bind_text(chosen, 2, outs[next() % 6]);
+            ckpt_st_bind_text(chosen, 3, reals[next() % 5]);
+            ckpt_st_bind_i64(chosen, 4, (int)(next() % 5) + 1);
+            ckpt_st_bind_text(chosen, 5, path);
+            ckpt_st_step(chosen);
         }
         ckpt_analysis_release(&a);
         if (!rc && i % 10000 == 9999) {
@@ -94,7 +95,7 @@ int main(int argc, char **argv)
     }
     if (!rc)
         rc = ckpt_cat_commit(c, &err);
-    sqlite3_finalize(chosen);
+    ckpt_st_finalize(chosen);
     /* what a scan that recorded this many files leaves (lib/catalog/scan.c compacts after
        writing a good part of the catalog) */
     if (!rc && n >= 1000)

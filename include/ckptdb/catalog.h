@@ -58,6 +58,17 @@ int ckpt_catalog_compact(struct ckpt_catalog *c, struct ckpt_error *err);
 /* PRAGMA integrity_check: CKPT_OK when it says "ok". */
 int ckpt_catalog_integrity(struct ckpt_catalog *c, struct ckpt_error *err);
 
+/* The catalog's name as shown to people: a PostgreSQL URL with its password replaced by "***",
+ * else the path itself. malloc'd (NULL when out of memory). */
+char *ckpt_catalog_display_name(const char *path);
+/* 1 when path names a PostgreSQL catalog (postgresql://... or postgres://...). */
+int ckpt_catalog_is_remote(const char *path);
+/* A number that changes when anyone commits a change to the catalog (for caches). SQLite: from
+ * the database file's and its WAL's size, mtime and inode; PostgreSQL: a sequence that every
+ * statement changing models, files, tags or suggestions advances (statement time, so a reader
+ * can see the new number a moment before the change: callers also expire what they cache). */
+int ckpt_catalog_changes(struct ckpt_catalog *c, uint64_t *n, struct ckpt_error *err);
+
 /* Read many records from one snapshot (a listing): begin, reads, end. Writes are not allowed
  * in between. */
 int ckpt_catalog_read_begin(struct ckpt_catalog *c, struct ckpt_error *err);
@@ -82,8 +93,9 @@ typedef int (*ckpt_scan_progress_fn)(void *user, const struct ckpt_scan_stats *s
 typedef void (*ckpt_catalog_log_fn)(void *user, int level, const char *msg);
 
 struct ckpt_scan_options {
-    int no_hash;                    /* skip hashing (moved files then match by fingerprint) */
-    unsigned jobs;                  /* files hashed at once; 0 = automatic */
+    int no_hash;   /* skip hashing (moved files then match by fingerprint) */
+    int verify;    /* hash every new file, even one whose hashes another machine recorded */
+    unsigned jobs; /* files hashed at once; 0 = automatic */
     ckpt_scan_progress_fn progress; /* may be NULL */
     void *progress_user;
     ckpt_catalog_log_fn log; /* may be NULL; level 0 = failure, 1 = note, 2 = verbose */
@@ -135,6 +147,12 @@ struct ckpt_parent {
     double weight; /* NaN when unknown */
 };
 
+/* Where a model's file is: one per machine that has it (and per path on that machine). */
+struct ckpt_location {
+    char *host, *path;
+    int missing;
+};
+
 struct ckpt_model {
     int64_t id;
     char *name, *path;
@@ -161,6 +179,10 @@ struct ckpt_model {
     size_t n_parents;
     struct ckpt_suggestion *suggested;
     size_t n_suggested;
+    /* every file record of the model, this machine's first; path/size/hashes above are those of
+       the first present one (this machine's when it has the file) */
+    struct ckpt_location *locations;
+    size_t n_locations;
 };
 
 void ckpt_model_release(struct ckpt_model *m);
@@ -180,7 +202,7 @@ enum {
     CKPT_MODEL_SUGGESTED = 1 << 0, /* suggested[]: the best suggestion of each field */
     CKPT_MODEL_PARENTS = 1 << 1,   /* parents[] */
     CKPT_MODEL_DETAIL = 1 << 2,    /* settings, metadata, evidence, description, sidecars,
-                                      safety_findings */
+                                      safety_findings, locations[] */
     CKPT_MODEL_ALL = 7,            /* everything ckpt_catalog_model_get fills */
 };
 /* Called for each model, in the order asked; m is valid during the call only (the reader
@@ -218,6 +240,7 @@ struct ckpt_query {
     int min_rating;   /* 0 = no filter */
     const char *sort; /* a model-object field name; a leading '-' sorts descending; NULL = name */
     int include_missing; /* 1: list missing models too (default for list: yes) */
+    const char *host;    /* only models with a file recorded on this machine; NULL = any */
 };
 
 /* The ids of the models matching q, in order. Filter values are validated against the taxonomy
@@ -266,6 +289,18 @@ struct ckpt_import_stats {
  * models by sha256. One transaction; a malformed document changes nothing. */
 int ckpt_catalog_import(struct ckpt_catalog *c, const char *text, size_t len,
                         struct ckpt_import_stats *st, struct ckpt_error *err);
+
+/* ---- copying a whole catalog --------------------------------------------------------------- */
+
+struct ckpt_copy_stats {
+    uint64_t tables, rows, models;
+};
+/* Copy every row of every catalog table from one catalog to another (SQLite to PostgreSQL or
+ * back, or the same kind), ids and every field as they are, then rebuild the search index. The
+ * destination must hold no model yet and both must be at the same schema version. One
+ * transaction on the destination: a failure leaves it as it was. */
+int ckpt_catalog_copy(struct ckpt_catalog *from, struct ckpt_catalog *to,
+                      struct ckpt_copy_stats *st, struct ckpt_error *err);
 
 /* ---- taxonomy ------------------------------------------------------------------------------ */
 

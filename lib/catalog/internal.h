@@ -3,45 +3,60 @@
 #ifndef CKPT_CATALOG_INTERNAL_H
 #define CKPT_CATALOG_INTERNAL_H
 
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "db.h"
 #include "ckptdb/catalog.h"
 #include "ckptdb/hash.h"
 
 struct ckpt_catalog {
-    sqlite3 *db;
-    char *path;
+    struct ckpt_db *db;
+    char *path; /* as shown to the user: a PostgreSQL URL with its password masked */
     int readonly;
     /* statements reused by ckpt_catalog_model_get and, for batches of ids, by
        ckpt_catalog_models_each (read.c) */
-    sqlite3_stmt *st_model, *st_one[3];
-    sqlite3_stmt *st_batch[5];
+    struct ckpt_st *st_model, *st_one[4];
+    struct ckpt_st *st_batch[6];
     /* statements of ckpt_cat_cached, keyed by their (static) SQL text's address */
     const char *cache_sql[32];
-    sqlite3_stmt *cache_st[32];
+    struct ckpt_st *cache_st[32];
+    int last_db_rc; /* the CKPT_DB_* code of the last failure ckpt_cat_sqlerr reported */
 };
 
 /* Run SQL without results; CKPT_E_IO naming the database on failure. */
 int ckpt_cat_exec(struct ckpt_catalog *c, const char *sql, struct ckpt_error *err);
-int ckpt_cat_prepare(struct ckpt_catalog *c, const char *sql, sqlite3_stmt **st,
+int ckpt_cat_prepare(struct ckpt_catalog *c, const char *sql, struct ckpt_st **st,
                      struct ckpt_error *err);
-/* A statement prepared once per handle and reset (bindings cleared) on every call, for SQL run
- * many times (sql must be a string literal: it is keyed by address). Never finalize it. */
-int ckpt_cat_cached(struct ckpt_catalog *c, const char *sql, sqlite3_stmt **st,
+/* A statement prepared once per handle and reset on every call, for SQL run many times (sql
+ * must be a string literal: it is keyed by address). Never finalize it. */
+int ckpt_cat_cached(struct ckpt_catalog *c, const char *sql, struct ckpt_st **st,
                     struct ckpt_error *err);
-/* Map an SQLite failure to a one-line error (locked, read-only, full disk, corrupt). */
+/* Map a database failure (a CKPT_DB_E* code) to a one-line error (locked, read-only, full disk,
+ * corrupt, connection lost). */
 int ckpt_cat_sqlerr(struct ckpt_catalog *c, int rc, const char *what, struct ckpt_error *err);
 int ckpt_cat_begin(struct ckpt_catalog *c, struct ckpt_error *err);
 int ckpt_cat_commit(struct ckpt_catalog *c, struct ckpt_error *err);
 void ckpt_cat_rollback(struct ckpt_catalog *c);
+/* After a failed transaction: 1 when it failed only because it conflicted with another one
+ * (serialization failure, deadlock) and may run again; then it is rolled back and a short,
+ * growing, jittered pause taken. *attempt counts the tries (start at 0; gives up after 8). */
+int ckpt_cat_again(struct ckpt_catalog *c, int rc, int *attempt);
 /* Copy of a column's text, or NULL. */
-char *ckpt_cat_coldup(sqlite3_stmt *st, int col);
-void ckpt_cat_bind_text(sqlite3_stmt *st, int i, const char *s); /* NULL binds NULL */
+char *ckpt_cat_coldup(struct ckpt_st *st, int col);
+/* 1 when the catalog is on PostgreSQL. */
+static inline int ckpt_cat_is_pg(const struct ckpt_catalog *c)
+{
+    return c->db->kind == CKPT_DB_PG;
+}
 
 /* Rebuild the full-text row of one model (after any change to it). */
 int ckpt_cat_fts_refresh(struct ckpt_catalog *c, int64_t model_id, struct ckpt_error *err);
+/* The same for a model created in this transaction (created = 1: no old row to delete). */
+int ckpt_cat_fts_refresh_new(struct ckpt_catalog *c, int64_t model_id, int created,
+                             struct ckpt_error *err);
+/* Rebuild the full-text rows of every model (after a copy). */
+int ckpt_cat_fts_rebuild(struct ckpt_catalog *c, struct ckpt_error *err);
 
 /* ---- what scan learns about one file (lib/catalog/analyze.c) -------------------------------- */
 

@@ -69,35 +69,37 @@ int ckpt_cat_fp_store(struct ckpt_catalog *c, const char *host, const char *path
     ckpt_lineage_fp_fold_save(fp, &fold);
     ckpt_lineage_fp_save(fp, &blob);
     int rc = CKPT_OK;
-    sqlite3_stmt *q = NULL;
+    struct ckpt_st *q = NULL;
     if (fold.oom || blob.oom) {
         rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
         goto out;
     }
     static const char *const sql[2] = {
-        "INSERT OR REPLACE INTO lineage(file_id, family, fold)"
-        " SELECT id, ?3, ?4 FROM files WHERE host = ?1 AND path = ?2",
-        "INSERT OR REPLACE INTO lineage_fp(file_id, fp)"
-        " SELECT id, ?4 FROM files WHERE host = ?1 AND path = ?2"};
+        "INSERT INTO lineage(file_id, family, fold)"
+        " SELECT id, ?3, ?4 FROM files WHERE host = ?1 AND path = ?2"
+        " ON CONFLICT(file_id) DO UPDATE SET family = excluded.family, fold = excluded.fold",
+        "INSERT INTO lineage_fp(file_id, fp)"
+        " SELECT id, ?4 FROM files WHERE host = ?1 AND path = ?2"
+        " ON CONFLICT(file_id) DO UPDATE SET fp = excluded.fp"};
     for (int k = 0; k < 2 && !rc; k++) {
         if ((rc = ckpt_cat_prepare(c, sql[k], &q, err)))
             break;
-        sqlite3_bind_text(q, 1, host, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, path, -1, SQLITE_STATIC);
+        ckpt_st_bind_text(q, 1, host);
+        ckpt_st_bind_text(q, 2, path);
         if (k == 0) {
-            sqlite3_bind_text(q, 3, ckpt_lineage_fp_family(fp), -1, SQLITE_STATIC);
-            sqlite3_bind_blob(q, 4, fold.data, (int)fold.len, SQLITE_STATIC);
+            ckpt_st_bind_text(q, 3, ckpt_lineage_fp_family(fp));
+            ckpt_st_bind_blob(q, 4, fold.data, fold.len);
         } else {
-            sqlite3_bind_blob(q, 4, blob.data, (int)blob.len, SQLITE_STATIC);
+            ckpt_st_bind_blob(q, 4, blob.data, blob.len);
         }
-        int s = sqlite3_step(q);
-        if (s != SQLITE_DONE)
+        int s = ckpt_st_step(q);
+        if (s != CKPT_DB_DONE)
             rc = ckpt_cat_sqlerr(c, s, "storing a fingerprint", err);
-        sqlite3_finalize(q);
+        ckpt_st_finalize(q);
         q = NULL;
     }
 out:
-    sqlite3_finalize(q);
+    ckpt_st_finalize(q);
     ckpt_buf_free(&fold);
     ckpt_buf_free(&blob);
     return rc;
@@ -105,11 +107,11 @@ out:
 
 /* ---- reading -------------------------------------------------------------------------------- */
 
-static int load_row(sqlite3_stmt *q, int col, const char *label, struct ckpt_lineage_fp **out,
+static int load_row(struct ckpt_st *q, int col, const char *label, struct ckpt_lineage_fp **out,
                     struct ckpt_error *err)
 {
-    const void *data = sqlite3_column_blob(q, col);
-    size_t len = (size_t)sqlite3_column_bytes(q, col);
+    size_t len = 0;
+    const void *data = ckpt_st_blob(q, col, &len);
     int rc = ckpt_lineage_fp_load(data, len, label, out, err);
     if (!rc && (rc = ckpt_lineage_fp_set_label(*out, label))) {
         ckpt_lineage_fp_free(*out);
@@ -122,7 +124,7 @@ int ckpt_catalog_lineage_fp(struct ckpt_catalog *c, int64_t id, struct ckpt_line
                             struct ckpt_error *err)
 {
     *out = NULL;
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     int rc =
         ckpt_cat_prepare(c,
                          "SELECT m.name, l.fp FROM lineage_fp l JOIN files f ON f.id = l.file_id"
@@ -131,15 +133,15 @@ int ckpt_catalog_lineage_fp(struct ckpt_catalog *c, int64_t id, struct ckpt_line
                          &q, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(q, 1, id);
-    if (sqlite3_step(q) == SQLITE_ROW)
-        rc = load_row(q, 1, (const char *)sqlite3_column_text(q, 0), out, err);
+    ckpt_st_bind_i64(q, 1, id);
+    if (ckpt_st_step(q) == CKPT_DB_ROW)
+        rc = load_row(q, 1, ckpt_st_text(q, 0), out, err);
     else
         rc = ckpt_error_setf(err, CKPT_E_NOTFOUND, c->path,
                              "model %lld has no lineage fingerprint (only checkpoints and "
                              "diffusion models scanned with hashing have one)",
                              (long long)id);
-    sqlite3_finalize(q);
+    ckpt_st_finalize(q);
     return rc;
 }
 
@@ -175,7 +177,7 @@ int ckpt_catalog_lineage_nearest(struct ckpt_catalog *c, const struct ckpt_linea
                                  struct ckpt_error *err)
 {
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     /* one file per model (its first present one), of the query's family */
     int rc = ckpt_cat_prepare(c,
                               "SELECT l.file_id, l.fold FROM lineage l JOIN files f"
@@ -184,14 +186,15 @@ int ckpt_catalog_lineage_nearest(struct ckpt_catalog *c, const struct ckpt_linea
                               &q, err);
     if (rc)
         return rc;
-    sqlite3_bind_text(q, 1, ckpt_lineage_fp_family(qf), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, self);
+    ckpt_st_bind_text(q, 1, ckpt_lineage_fp_family(qf));
+    ckpt_st_bind_i64(q, 2, self);
     struct near *v = NULL;
     size_t n = 0, cap = 0;
     int s;
-    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-        double d = ckpt_lineage_fold_distance(qf, sqlite3_column_blob(q, 1),
-                                              (size_t)sqlite3_column_bytes(q, 1));
+    while ((s = ckpt_st_step(q)) == CKPT_DB_ROW) {
+        size_t flen = 0;
+        const void *fold = ckpt_st_blob(q, 1, &flen);
+        double d = ckpt_lineage_fold_distance(qf, fold, flen);
         if (d < 0)
             continue; /* other blocks: not comparable */
         if (n == cap) {
@@ -203,12 +206,12 @@ int ckpt_catalog_lineage_nearest(struct ckpt_catalog *c, const struct ckpt_linea
             }
             v = nv;
         }
-        v[n].file_id = sqlite3_column_int64(q, 0);
+        v[n].file_id = ckpt_st_i64(q, 0);
         v[n++].d = d;
     }
-    if (!rc && s != SQLITE_DONE && s != SQLITE_ROW)
+    if (!rc && s != CKPT_DB_DONE && s != CKPT_DB_ROW)
         rc = ckpt_cat_sqlerr(c, s, "reading fingerprints", err);
-    sqlite3_finalize(q);
+    ckpt_st_finalize(q);
     if (rc) {
         free(v);
         return rc;
@@ -232,17 +235,17 @@ int ckpt_catalog_lineage_nearest(struct ckpt_catalog *c, const struct ckpt_linea
                           " WHERE l.file_id = ?",
                           &q, err);
     for (size_t i = 0; i < n && !rc; i++) {
-        sqlite3_reset(q);
-        sqlite3_bind_int64(q, 1, v[i].file_id);
-        if (sqlite3_step(q) != SQLITE_ROW)
+        ckpt_st_reset(q);
+        ckpt_st_bind_i64(q, 1, v[i].file_id);
+        if (ckpt_st_step(q) != CKPT_DB_ROW)
             continue;
-        int64_t mid = sqlite3_column_int64(q, 0);
+        int64_t mid = ckpt_st_i64(q, 0);
         int dup = 0;
         for (size_t k = 0; k < out->n; k++)
             dup |= out->ids[k] == mid;
         if (dup)
             continue; /* a second copy of a model already in */
-        const char *name = (const char *)sqlite3_column_text(q, 1);
+        const char *name = ckpt_st_text(q, 1);
         struct ckpt_lineage_fp *fp;
         if (load_row(q, 3, name ? name : "?", &fp, NULL))
             continue; /* a damaged blob: that model is not compared */
@@ -252,7 +255,7 @@ int ckpt_catalog_lineage_nearest(struct ckpt_catalog *c, const struct ckpt_linea
         out->ids[out->n++] = mid;
     }
     if (!rc)
-        sqlite3_finalize(q);
+        ckpt_st_finalize(q);
     free(v);
     if (rc)
         ckpt_lineage_cands_release(out);
@@ -269,7 +272,7 @@ int ckpt_catalog_lineage_nearest(struct ckpt_catalog *c, const struct ckpt_linea
 static int suggest_row(struct ckpt_catalog *c, int64_t mid, const char *field, const char *value,
                        double conf, const char *why, struct ckpt_error *err)
 {
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     int rc = ckpt_cat_prepare(
         c,
         "INSERT INTO suggestions(model_id, field, value, confidence, why) VALUES(?,?,?,?,?)"
@@ -279,14 +282,14 @@ static int suggest_row(struct ckpt_catalog *c, int64_t mid, const char *field, c
         &q, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(q, 1, mid);
-    sqlite3_bind_text(q, 2, field, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 3, value, -1, SQLITE_STATIC);
-    sqlite3_bind_double(q, 4, conf);
-    sqlite3_bind_text(q, 5, why, -1, SQLITE_STATIC);
-    int s = sqlite3_step(q);
-    sqlite3_finalize(q);
-    return s == SQLITE_DONE ? CKPT_OK : ckpt_cat_sqlerr(c, s, "storing a suggestion", err);
+    ckpt_st_bind_i64(q, 1, mid);
+    ckpt_st_bind_text(q, 2, field);
+    ckpt_st_bind_text(q, 3, value);
+    ckpt_st_bind_double(q, 4, conf);
+    ckpt_st_bind_text(q, 5, why);
+    int s = ckpt_st_step(q);
+    ckpt_st_finalize(q);
+    return s == CKPT_DB_DONE ? CKPT_OK : ckpt_cat_sqlerr(c, s, "storing a suggestion", err);
 }
 
 static int explain_one(struct ckpt_catalog *c, int64_t mid, struct ckpt_error *err)
@@ -316,33 +319,35 @@ static int explain_one(struct ckpt_catalog *c, int64_t mid, struct ckpt_error *e
             rc = suggest_row(c, mid, "origin", merge ? "merge" : "fine-tune", 0.8 * r.confidence,
                              why, err);
             /* parents, when the recipe gave none */
-            sqlite3_stmt *st;
+            struct ckpt_st *st;
             int have = 1;
             if (!rc && merge &&
                 !ckpt_cat_prepare(c, "SELECT count(*) FROM parents WHERE model_id = ?", &st,
                                   NULL)) {
-                sqlite3_bind_int64(st, 1, mid);
-                have = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
-                sqlite3_finalize(st);
+                ckpt_st_bind_i64(st, 1, mid);
+                have = ckpt_st_step(st) == CKPT_DB_ROW && ckpt_st_int(st, 0) > 0;
+                ckpt_st_finalize(st);
             }
             for (size_t i = 0; !rc && !have && i < r.n_parents; i++) {
                 if ((rc = ckpt_cat_prepare(c,
-                                           "INSERT OR REPLACE INTO parents(model_id, seq, sha256,"
-                                           " name, weight) VALUES(?,?,?,?,?)",
+                                           "INSERT INTO parents(model_id, seq, sha256, name,"
+                                           " weight) VALUES(?,?,?,?,?) ON CONFLICT(model_id,"
+                                           " seq) DO UPDATE SET sha256 = excluded.sha256,"
+                                           " name = excluded.name, weight = excluded.weight",
                                            &st, err)))
                     break;
                 const struct ckpt_lineage_parent *p = &r.parents[i];
-                sqlite3_bind_int64(st, 1, mid);
-                sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
-                ckpt_cat_bind_text(st, 3, cd.shas[p->index]);
-                ckpt_cat_bind_text(st, 4, cd.names[p->index]);
+                ckpt_st_bind_i64(st, 1, mid);
+                ckpt_st_bind_i64(st, 2, (int64_t)i);
+                ckpt_st_bind_text(st, 3, cd.shas[p->index]);
+                ckpt_st_bind_text(st, 4, cd.names[p->index]);
                 if (isnan(p->weight))
-                    sqlite3_bind_null(st, 5);
+                    ckpt_st_bind_null(st, 5);
                 else
-                    sqlite3_bind_double(st, 5, p->weight);
-                int s = sqlite3_step(st);
-                sqlite3_finalize(st);
-                if (s != SQLITE_DONE)
+                    ckpt_st_bind_double(st, 5, p->weight);
+                int s = ckpt_st_step(st);
+                ckpt_st_finalize(st);
+                if (s != CKPT_DB_DONE)
                     rc = ckpt_cat_sqlerr(c, s, "storing parents", err);
             }
             /* chosen values of close parents */
@@ -358,9 +363,9 @@ static int explain_one(struct ckpt_catalog *c, int64_t mid, struct ckpt_error *e
                     snprintf(sql, sizeof sql, "SELECT %s FROM models WHERE id = ?", fields[f]);
                     if ((rc = ckpt_cat_prepare(c, sql, &st, err)))
                         break;
-                    sqlite3_bind_int64(st, 1, cd.ids[p->index]);
-                    char *v = sqlite3_step(st) == SQLITE_ROW ? ckpt_cat_coldup(st, 0) : NULL;
-                    sqlite3_finalize(st);
+                    ckpt_st_bind_i64(st, 1, cd.ids[p->index]);
+                    char *v = ckpt_st_step(st) == CKPT_DB_ROW ? ckpt_cat_coldup(st, 0) : NULL;
+                    ckpt_st_finalize(st);
                     if (v && *v) {
                         char w2[512];
                         snprintf(w2, sizeof w2, "lineage: %s %s has %s %s",
@@ -381,17 +386,17 @@ static int explain_one(struct ckpt_catalog *c, int64_t mid, struct ckpt_error *e
 
 int ckpt_cat_lineage_suggest(struct ckpt_catalog *c, int64_t since_ns, struct ckpt_error *err)
 {
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     int rc = ckpt_cat_prepare(c,
                               "SELECT DISTINCT f.model_id FROM lineage l JOIN files f"
                               " ON f.id = l.file_id WHERE f.scanned_ns >= ? AND f.missing = 0",
                               &q, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(q, 1, since_ns);
+    ckpt_st_bind_i64(q, 1, since_ns);
     int64_t *ids = NULL;
     size_t n = 0, cap = 0;
-    while (sqlite3_step(q) == SQLITE_ROW) {
+    while (ckpt_st_step(q) == CKPT_DB_ROW) {
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
             int64_t *ni = realloc(ids, cap * sizeof *ni);
@@ -399,9 +404,9 @@ int ckpt_cat_lineage_suggest(struct ckpt_catalog *c, int64_t since_ns, struct ck
                 break;
             ids = ni;
         }
-        ids[n++] = sqlite3_column_int64(q, 0);
+        ids[n++] = ckpt_st_i64(q, 0);
     }
-    sqlite3_finalize(q);
+    ckpt_st_finalize(q);
     rc = n ? ckpt_cat_begin(c, err) : CKPT_OK;
     for (size_t i = 0; i < n && !rc; i++)
         if (!(rc = explain_one(c, ids[i], err)))

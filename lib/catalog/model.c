@@ -22,12 +22,12 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int step_done(struct ckpt_catalog *c, sqlite3_stmt *st, const char *what,
+static int step_done(struct ckpt_catalog *c, struct ckpt_st *st, const char *what,
                      struct ckpt_error *err)
 {
-    int s = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return s == SQLITE_DONE || s == SQLITE_ROW ? CKPT_OK : ckpt_cat_sqlerr(c, s, what, err);
+    int s = ckpt_st_step(st);
+    ckpt_st_finalize(st);
+    return s == CKPT_DB_DONE || s == CKPT_DB_ROW ? CKPT_OK : ckpt_cat_sqlerr(c, s, what, err);
 }
 
 /* the model's default name: the file's base name without its extension */
@@ -55,32 +55,101 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
 {
     const struct stat *st = stp;
     int64_t model_id = 0;
-    sqlite3_stmt *q;
+    int created = 0;
+    struct ckpt_st *q;
     int rc;
     char *name = stem_name(path, is_dir);
     if (!name)
         return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
     int64_t t = now_ns();
+    if (!file_id) {
+        /* another scanner (another process, or another machine's under the same host name)
+           may have recorded this path since the walk looked: take its record */
+        if ((rc = ckpt_cat_prepare(c, ckpt_db_sql(c->db, CKPT_SQL_FILE_ID), &q, err)))
+            goto out;
+        ckpt_st_bind_text(q, 1, host);
+        ckpt_st_bind_text(q, 2, path);
+        int s = ckpt_st_step(q);
+        if (s == CKPT_DB_ROW)
+            file_id = ckpt_st_i64(q, 0);
+        ckpt_st_finalize(q);
+        if (s != CKPT_DB_ROW && s != CKPT_DB_DONE) {
+            rc = ckpt_cat_sqlerr(c, s, "recording a file", err);
+            goto out;
+        }
+    }
     if (file_id) {
         if ((rc = ckpt_cat_prepare(c, "SELECT model_id FROM files WHERE id = ?", &q, err)))
             goto out;
-        sqlite3_bind_int64(q, 1, file_id);
-        if (sqlite3_step(q) == SQLITE_ROW)
-            model_id = sqlite3_column_int64(q, 0);
-        sqlite3_finalize(q);
+        ckpt_st_bind_i64(q, 1, file_id);
+        if (ckpt_st_step(q) == CKPT_DB_ROW)
+            model_id = ckpt_st_i64(q, 0);
+        ckpt_st_finalize(q);
+    }
+    int64_t join = 0;
+    if (!file_id && a->fingerprint[0]) {
+        /* a new file: the same file recorded by another machine meanwhile (its scan ran at
+           the same time as ours) is this model's other location; the lock makes the two
+           machines decide one after the other */
+        if ((rc = ckpt_cat_prepare(c, ckpt_db_sql(c->db, CKPT_SQL_LOCK_KEY), &q, err)))
+            goto out;
+        ckpt_st_bind_text(q, 1, a->fingerprint);
+        if ((rc = step_done(c, q, "recording a file", err)))
+            goto out;
+        /* a model this machine has no file of yet, the one of the same file name first (two
+           copies on one machine stay two models, as on the machine that saw them first) */
+        if ((rc = ckpt_cat_prepare(
+                 c,
+                 "SELECT f.model_id FROM files f WHERE f.fingerprint = ?1 AND f.host <> ?2 AND"
+                 " f.error IS NULL AND (f.sha256 IS NULL OR CAST(?3 AS TEXT) IS NULL OR f.sha256 = "
+                 "?3) AND"
+                 " NOT EXISTS (SELECT 1 FROM files h WHERE h.model_id = f.model_id AND"
+                 " h.host = ?2) ORDER BY substr(f.path, length(f.path) - length(?4) + 1) = ?4"
+                 " DESC, f.id LIMIT 1",
+                 &q, err)))
+            goto out;
+        const char *base = strrchr(path, '/');
+        ckpt_st_bind_text(q, 1, a->fingerprint);
+        ckpt_st_bind_text(q, 2, host);
+        ckpt_st_bind_text(q, 4, base ? base : path);
+        const struct ckpt_hash_result *hr = &a->hash;
+        ckpt_st_bind_text(q, 3, a->hashed && (hr->computed & CKPT_HASH_SHA256) ? hr->sha256 : NULL);
+        int s = ckpt_st_step(q);
+        if (s == CKPT_DB_ROW)
+            join = ckpt_st_i64(q, 0);
+        ckpt_st_finalize(q);
+        if (s != CKPT_DB_ROW && s != CKPT_DB_DONE) {
+            rc = ckpt_cat_sqlerr(c, s, "recording a file", err);
+            goto out;
+        }
+    }
+    if (!model_id && join) {
+        /* joins the record of the same file on another machine, if it is still there */
+        if ((rc = ckpt_cat_prepare(c, "SELECT id FROM models WHERE id = ?", &q, err)))
+            goto out;
+        ckpt_st_bind_i64(q, 1, join);
+        if (ckpt_st_step(q) == CKPT_DB_ROW)
+            model_id = join;
+        ckpt_st_finalize(q);
     }
     if (!model_id) {
         if ((rc = ckpt_cat_prepare(c,
                                    "INSERT INTO models(name, created_ns, updated_ns) "
-                                   "VALUES(?, ?, ?)",
+                                   "VALUES(?, ?, ?) RETURNING id",
                                    &q, err)))
             goto out;
-        sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(q, 2, t);
-        sqlite3_bind_int64(q, 3, t);
-        if ((rc = step_done(c, q, "adding a model", err)))
+        ckpt_st_bind_text(q, 1, name);
+        ckpt_st_bind_i64(q, 2, t);
+        ckpt_st_bind_i64(q, 3, t);
+        int s = ckpt_st_step(q);
+        if (s == CKPT_DB_ROW)
+            model_id = ckpt_st_i64(q, 0);
+        ckpt_st_finalize(q);
+        if (s != CKPT_DB_ROW) {
+            rc = ckpt_cat_sqlerr(c, s, "adding a model", err);
             goto out;
-        model_id = sqlite3_last_insert_rowid(c->db);
+        }
+        created = 1;
     }
     char *meta = a->ok ? ckpt_analysis_meta_json(a) : NULL;
     const char *sql_new =
@@ -88,9 +157,9 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
         " network, family, ecosystem, variant, prediction, precision, components, tensor_count,"
         " parameter_count, fingerprint, sha256, autov1, autov2, autov3, crc32, blake3, safety,"
         " problems, evidence, metadata, error, sidecars, site_tags, site_base_model, missing,"
-        " scanned_ns, safety_findings, id) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
+        " scanned_ns, safety_findings) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
         "?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,0,?35,"
-        "?37,NULL)";
+        "?37)";
     const char *sql_upd =
         "UPDATE files SET model_id=?1, host=?2, path=?3, is_dir=?4, size=?5, mtime_ns=?6, dev=?7,"
         " ino=?8, format=?9, kind=?10, network=?11, family=?12, ecosystem=?13, variant=?14,"
@@ -105,47 +174,47 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
         goto out;
     }
     const struct ckpt_hash_result *h = &a->hash;
-    sqlite3_bind_int64(q, 1, model_id);
-    ckpt_cat_bind_text(q, 2, host);
-    ckpt_cat_bind_text(q, 3, path);
-    sqlite3_bind_int(q, 4, is_dir);
-    sqlite3_bind_int64(q, 5, (int64_t)st->st_size);
-    sqlite3_bind_int64(q, 6, (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec);
-    sqlite3_bind_int64(q, 7, (int64_t)st->st_dev);
-    sqlite3_bind_int64(q, 8, (int64_t)st->st_ino);
-    ckpt_cat_bind_text(q, 9, a->format);
-    ckpt_cat_bind_text(q, 10, a->kind);
-    ckpt_cat_bind_text(q, 11, a->network);
-    ckpt_cat_bind_text(q, 12, a->family);
-    ckpt_cat_bind_text(q, 13, a->ecosystem);
-    ckpt_cat_bind_text(q, 14, a->variant);
-    ckpt_cat_bind_text(q, 15, a->prediction);
-    ckpt_cat_bind_text(q, 16, a->precision);
-    ckpt_cat_bind_text(q, 17, a->components);
+    ckpt_st_bind_i64(q, 1, model_id);
+    ckpt_st_bind_text(q, 2, host);
+    ckpt_st_bind_text(q, 3, path);
+    ckpt_st_bind_i64(q, 4, is_dir);
+    ckpt_st_bind_i64(q, 5, (int64_t)st->st_size);
+    ckpt_st_bind_i64(q, 6, (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec);
+    ckpt_st_bind_i64(q, 7, (int64_t)st->st_dev);
+    ckpt_st_bind_i64(q, 8, (int64_t)st->st_ino);
+    ckpt_st_bind_text(q, 9, a->format);
+    ckpt_st_bind_text(q, 10, a->kind);
+    ckpt_st_bind_text(q, 11, a->network);
+    ckpt_st_bind_text(q, 12, a->family);
+    ckpt_st_bind_text(q, 13, a->ecosystem);
+    ckpt_st_bind_text(q, 14, a->variant);
+    ckpt_st_bind_text(q, 15, a->prediction);
+    ckpt_st_bind_text(q, 16, a->precision);
+    ckpt_st_bind_text(q, 17, a->components);
     if (a->ok) {
-        sqlite3_bind_int64(q, 18, (int64_t)a->tensor_count);
-        sqlite3_bind_int64(q, 19, (int64_t)a->parameter_count);
+        ckpt_st_bind_i64(q, 18, (int64_t)a->tensor_count);
+        ckpt_st_bind_i64(q, 19, (int64_t)a->parameter_count);
     }
-    ckpt_cat_bind_text(q, 20, a->fingerprint[0] ? a->fingerprint : NULL);
+    ckpt_st_bind_text(q, 20, a->fingerprint[0] ? a->fingerprint : NULL);
     int hs = a->hashed;
-    ckpt_cat_bind_text(q, 21, hs && (h->computed & CKPT_HASH_SHA256) ? h->sha256 : NULL);
-    ckpt_cat_bind_text(q, 22, hs && (h->computed & CKPT_HASH_AUTOV1) ? h->autov1 : NULL);
-    ckpt_cat_bind_text(q, 23, hs && (h->computed & CKPT_HASH_AUTOV2) ? h->autov2 : NULL);
-    ckpt_cat_bind_text(q, 24, hs && h->has_autov3 ? h->autov3 : NULL);
-    ckpt_cat_bind_text(q, 25, hs && (h->computed & CKPT_HASH_CRC32) ? h->crc32 : NULL);
-    ckpt_cat_bind_text(q, 26, hs && (h->computed & CKPT_HASH_BLAKE3) ? h->blake3 : NULL);
-    ckpt_cat_bind_text(q, 27, a->safety);
-    ckpt_cat_bind_text(q, 37, a->safety_findings);
-    ckpt_cat_bind_text(q, 28, a->problems);
-    ckpt_cat_bind_text(q, 29, a->evidence);
-    ckpt_cat_bind_text(q, 30, meta);
-    ckpt_cat_bind_text(q, 31, a->ok ? NULL : (a->error ? a->error : "could not be read"));
-    ckpt_cat_bind_text(q, 32, a->side.paths);
-    ckpt_cat_bind_text(q, 33, a->side.tags);
-    ckpt_cat_bind_text(q, 34, a->side.base_model);
-    sqlite3_bind_int64(q, 35, t);
+    ckpt_st_bind_text(q, 21, hs && (h->computed & CKPT_HASH_SHA256) ? h->sha256 : NULL);
+    ckpt_st_bind_text(q, 22, hs && (h->computed & CKPT_HASH_AUTOV1) ? h->autov1 : NULL);
+    ckpt_st_bind_text(q, 23, hs && (h->computed & CKPT_HASH_AUTOV2) ? h->autov2 : NULL);
+    ckpt_st_bind_text(q, 24, hs && h->has_autov3 ? h->autov3 : NULL);
+    ckpt_st_bind_text(q, 25, hs && (h->computed & CKPT_HASH_CRC32) ? h->crc32 : NULL);
+    ckpt_st_bind_text(q, 26, hs && (h->computed & CKPT_HASH_BLAKE3) ? h->blake3 : NULL);
+    ckpt_st_bind_text(q, 27, a->safety);
+    ckpt_st_bind_text(q, 37, a->safety_findings);
+    ckpt_st_bind_text(q, 28, a->problems);
+    ckpt_st_bind_text(q, 29, a->evidence);
+    ckpt_st_bind_text(q, 30, meta);
+    ckpt_st_bind_text(q, 31, a->ok ? NULL : (a->error ? a->error : "could not be read"));
+    ckpt_st_bind_text(q, 32, a->side.paths);
+    ckpt_st_bind_text(q, 33, a->side.tags);
+    ckpt_st_bind_text(q, 34, a->side.base_model);
+    ckpt_st_bind_i64(q, 35, t);
     if (file_id)
-        sqlite3_bind_int64(q, 36, file_id);
+        ckpt_st_bind_i64(q, 36, file_id);
     rc = step_done(c, q, "recording a file", err);
     free(meta);
     if (rc)
@@ -160,13 +229,13 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
                                " WHERE id = ?1",
                                &q, err)))
         goto out;
-    sqlite3_bind_int64(q, 1, model_id);
-    ckpt_cat_bind_text(q, 2, a->side.description);
-    ckpt_cat_bind_text(q, 3, a->side.preview);
-    ckpt_cat_bind_text(q, 4, a->side.source);
-    ckpt_cat_bind_text(q, 5, a->side.source_url);
-    ckpt_cat_bind_text(q, 6, a->side.trigger_words);
-    sqlite3_bind_int64(q, 7, t);
+    ckpt_st_bind_i64(q, 1, model_id);
+    ckpt_st_bind_text(q, 2, a->side.description);
+    ckpt_st_bind_text(q, 3, a->side.preview);
+    ckpt_st_bind_text(q, 4, a->side.source);
+    ckpt_st_bind_text(q, 5, a->side.source_url);
+    ckpt_st_bind_text(q, 6, a->side.trigger_words);
+    ckpt_st_bind_i64(q, 7, t);
     if ((rc = step_done(c, q, "recording sidecar facts", err)))
         goto out;
     /* suggestions and parents are recomputed from what the file says now */
@@ -178,10 +247,12 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
     ckpt_suggest(&in, &so);
     static const char *const clear[] = {"DELETE FROM suggestions WHERE model_id = ?",
                                         "DELETE FROM parents WHERE model_id = ?"};
-    for (int i = 0; i < 2 && !rc; i++) {
+    /* a model made just now has none to clear (each statement is a round trip to a
+       PostgreSQL server) */
+    for (int i = 0; i < 2 && !rc && !created; i++) {
         if ((rc = ckpt_cat_prepare(c, clear[i], &q, err)))
             break;
-        sqlite3_bind_int64(q, 1, model_id);
+        ckpt_st_bind_i64(q, 1, model_id);
         rc = step_done(c, q, "replacing suggestions", err);
     }
     for (size_t i = 0; i < so.n && !rc; i++) {
@@ -190,11 +261,11 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
                                    " why) VALUES(?, ?, ?, ?, ?)",
                                    &q, err)))
             break;
-        sqlite3_bind_int64(q, 1, model_id);
-        ckpt_cat_bind_text(q, 2, so.s[i].field);
-        ckpt_cat_bind_text(q, 3, so.s[i].value);
-        sqlite3_bind_double(q, 4, so.s[i].confidence);
-        ckpt_cat_bind_text(q, 5, so.s[i].why);
+        ckpt_st_bind_i64(q, 1, model_id);
+        ckpt_st_bind_text(q, 2, so.s[i].field);
+        ckpt_st_bind_text(q, 3, so.s[i].value);
+        ckpt_st_bind_double(q, 4, so.s[i].confidence);
+        ckpt_st_bind_text(q, 5, so.s[i].why);
         rc = step_done(c, q, "recording suggestions", err);
     }
     for (size_t i = 0; i < so.n_parents && !rc; i++) {
@@ -203,17 +274,17 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
                                    " VALUES(?, ?, ?, ?, ?)",
                                    &q, err)))
             break;
-        sqlite3_bind_int64(q, 1, model_id);
-        sqlite3_bind_int64(q, 2, (int64_t)i);
-        ckpt_cat_bind_text(q, 3, so.parents[i].sha256);
-        ckpt_cat_bind_text(q, 4, so.parents[i].name);
+        ckpt_st_bind_i64(q, 1, model_id);
+        ckpt_st_bind_i64(q, 2, (int64_t)i);
+        ckpt_st_bind_text(q, 3, so.parents[i].sha256);
+        ckpt_st_bind_text(q, 4, so.parents[i].name);
         if (!isnan(so.parents[i].weight))
-            sqlite3_bind_double(q, 5, so.parents[i].weight);
+            ckpt_st_bind_double(q, 5, so.parents[i].weight);
         rc = step_done(c, q, "recording merge parents", err);
     }
     ckpt_suggest_release(&so);
     if (!rc)
-        rc = ckpt_cat_fts_refresh(c, model_id, err);
+        rc = ckpt_cat_fts_refresh_new(c, model_id, created, err);
 out:
     free(name);
     return rc;
@@ -244,6 +315,11 @@ void ckpt_model_release(struct ckpt_model *m)
         free(m->parents[i].name);
     }
     free(m->parents);
+    for (size_t i = 0; i < m->n_locations; i++) {
+        free(m->locations[i].host);
+        free(m->locations[i].path);
+    }
+    free(m->locations);
     memset(m, 0, sizeof *m);
 }
 
@@ -361,6 +437,19 @@ void ckpt_model_json(const struct ckpt_model *m, struct ckpt_json *j)
     ckpt_json_obj_end(j);
     ckpt_json_key(j, "missing");
     ckpt_json_bool(j, m->missing);
+    ckpt_json_key(j, "locations");
+    ckpt_json_arr_begin(j);
+    for (size_t i = 0; i < m->n_locations; i++) {
+        ckpt_json_obj_begin(j);
+        ckpt_json_key(j, "host");
+        ckpt_json_str(j, m->locations[i].host);
+        ckpt_json_key(j, "path");
+        ckpt_json_str(j, m->locations[i].path);
+        ckpt_json_key(j, "missing");
+        ckpt_json_bool(j, m->locations[i].missing);
+        ckpt_json_obj_end(j);
+    }
+    ckpt_json_arr_end(j);
     json_rawobj(j, "problems", m->problems, 1);
     json_rawobj(j, "safety_findings", m->safety_findings, 1);
     ckpt_json_key(j, "description");
@@ -378,16 +467,16 @@ void ckpt_model_json(const struct ckpt_model *m, struct ckpt_json *j)
 static int collect_ids(struct ckpt_catalog *c, const char *sql, const char *arg, int64_t *ids,
                        size_t max, size_t *n, struct ckpt_error *err)
 {
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     int rc = ckpt_cat_prepare(c, sql, &q, err);
     if (rc)
         return rc;
-    sqlite3_bind_text(q, 1, arg, -1, SQLITE_TRANSIENT);
+    ckpt_st_bind_text(q, 1, arg);
     *n = 0;
-    while (sqlite3_step(q) == SQLITE_ROW)
+    while (ckpt_st_step(q) == CKPT_DB_ROW)
         if (*n < max)
-            ids[(*n)++] = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
+            ids[(*n)++] = ckpt_st_i64(q, 0);
+    ckpt_st_finalize(q);
     return CKPT_OK;
 }
 
@@ -431,8 +520,7 @@ int ckpt_catalog_find_model(struct ckpt_catalog *c, const char *ref, int64_t *id
         if (rc || n)
             goto done;
     }
-    rc =
-        collect_ids(c, "SELECT id FROM models WHERE name = ? COLLATE NOCASE", ref, ids, 8, &n, err);
+    rc = collect_ids(c, "SELECT id FROM models WHERE lower(name) = lower(?)", ref, ids, 8, &n, err);
 done:
     if (rc)
         return rc;
@@ -491,21 +579,71 @@ static int check_assignment(const char *field, const char *value, struct ckpt_er
 
 static int touch(struct ckpt_catalog *c, int64_t id, struct ckpt_error *err)
 {
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     int rc = ckpt_cat_prepare(c, "UPDATE models SET updated_ns = ? WHERE id = ?", &q, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(q, 1, now_ns());
-    sqlite3_bind_int64(q, 2, id);
+    ckpt_st_bind_i64(q, 1, now_ns());
+    ckpt_st_bind_i64(q, 2, id);
     rc = step_done(c, q, "updating a model", err);
     return rc ? rc : ckpt_cat_fts_refresh(c, id, err);
+}
+
+/* settings.KEY on PostgreSQL: the object is read under a row lock, changed with jansson and
+   written back, compact and in key order as SQLite's json_set leaves it (a number stays a
+   number) */
+static int set_setting_pg(struct ckpt_catalog *c, int64_t id, const char *key, const char *value,
+                          struct ckpt_error *err)
+{
+    struct ckpt_st *q;
+    int rc = ckpt_cat_prepare(c, ckpt_db_sql(c->db, CKPT_SQL_SETTINGS_GET), &q, err);
+    if (rc)
+        return rc;
+    ckpt_st_bind_i64(q, 1, id);
+    int s = ckpt_st_step(q);
+    json_t *o = s == CKPT_DB_ROW
+                    ? json_loads(ckpt_st_text(q, 0) ? ckpt_st_text(q, 0) : "{}", 0, NULL)
+                    : NULL;
+    ckpt_st_finalize(q);
+    if (s != CKPT_DB_ROW && s != CKPT_DB_DONE)
+        return ckpt_cat_sqlerr(c, s, "setting", err);
+    if (s == CKPT_DB_DONE)
+        return ckpt_error_set(err, CKPT_E_NOTFOUND, "no model with id %lld", (long long)id);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        o = json_object();
+    }
+    if (*value) {
+        char *end;
+        double d = strtod(value, &end);
+        int num = *end == 0 && end != value && isfinite(d);
+        json_t *v = num ? json_loads(value, JSON_DECODE_ANY, NULL) : NULL;
+        if (!v)
+            v = num ? json_real(d) : json_string(value);
+        json_object_set_new(o, key, v);
+    } else {
+        json_object_del(o, key);
+    }
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    json_decref(o);
+    if (!text)
+        return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+    if (!(rc = ckpt_cat_prepare(c, "UPDATE models SET settings = ?2 WHERE id = ?1", &q, err))) {
+        ckpt_st_bind_i64(q, 1, id);
+        ckpt_st_bind_text(q, 2, text);
+        rc = step_done(c, q, "setting", err);
+    }
+    free(text);
+    return rc;
 }
 
 static int set_one(struct ckpt_catalog *c, int64_t id, const char *field, const char *value,
                    struct ckpt_error *err)
 {
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     int rc;
+    if (strncmp(field, "settings.", 9) == 0 && ckpt_cat_is_pg(c))
+        return set_setting_pg(c, id, field + 9, value, err);
     if (strncmp(field, "settings.", 9) == 0) {
         const char *key = field + 9;
         if (*value) {
@@ -526,23 +664,23 @@ static int set_one(struct ckpt_catalog *c, int64_t id, const char *field, const 
         }
         if (rc)
             return rc;
-        sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_text(q, 2, key, -1, SQLITE_TRANSIENT);
+        ckpt_st_bind_i64(q, 1, id);
+        ckpt_st_bind_text(q, 2, key);
         if (*value)
-            sqlite3_bind_text(q, 3, value, -1, SQLITE_TRANSIENT);
+            ckpt_st_bind_text(q, 3, value);
         return step_done(c, q, "setting", err);
     }
     char sql[128];
     snprintf(sql, sizeof sql, "UPDATE models SET %s = ?2 WHERE id = ?1", field);
     if ((rc = ckpt_cat_prepare(c, sql, &q, err)))
         return rc;
-    sqlite3_bind_int64(q, 1, id);
+    ckpt_st_bind_i64(q, 1, id);
     if (!*value)
-        sqlite3_bind_null(q, 2);
+        ckpt_st_bind_null(q, 2);
     else if (strcmp(field, "rating") == 0)
-        sqlite3_bind_int(q, 2, value[0] - '0');
+        ckpt_st_bind_i64(q, 2, value[0] - '0');
     else
-        sqlite3_bind_text(q, 2, value, -1, SQLITE_TRANSIENT);
+        ckpt_st_bind_text(q, 2, value);
     return step_done(c, q, "setting", err);
 }
 
@@ -554,15 +692,16 @@ int ckpt_catalog_set(struct ckpt_catalog *c, int64_t id, const char *const *fiel
         if (rc)
             return rc;
     }
-    int rc = ckpt_cat_begin(c, err);
-    if (rc)
-        return rc;
-    for (size_t i = 0; i < n && !rc; i++)
-        rc = set_one(c, id, fields[i], values[i], err);
-    if (!rc)
-        rc = touch(c, id, err);
-    if (!rc)
-        rc = ckpt_cat_commit(c, err);
+    int rc, attempt = 0;
+    do {
+        rc = ckpt_cat_begin(c, err);
+        for (size_t i = 0; i < n && !rc; i++)
+            rc = set_one(c, id, fields[i], values[i], err);
+        if (!rc)
+            rc = touch(c, id, err);
+        if (!rc)
+            rc = ckpt_cat_commit(c, err);
+    } while (ckpt_cat_again(c, rc, &attempt));
     if (rc)
         ckpt_cat_rollback(c);
     return rc;
@@ -575,29 +714,32 @@ int ckpt_catalog_tag(struct ckpt_catalog *c, int64_t id, const char *const *add,
         if (!*add[i] || strchr(add[i], ',') || strlen(add[i]) > 100)
             return ckpt_error_set(err, CKPT_E_ARG,
                                   "tag '%s': a tag is 1-100 characters without commas", add[i]);
-    int rc = ckpt_cat_begin(c, err);
-    if (rc)
-        return rc;
-    sqlite3_stmt *q;
+    int rc, attempt = 0;
+    struct ckpt_st *q;
+again:
+    rc = ckpt_cat_begin(c, err);
     for (size_t i = 0; i < nadd && !rc; i++) {
-        if ((rc = ckpt_cat_prepare(c, "INSERT OR IGNORE INTO tags(model_id, tag) VALUES(?, ?)", &q,
-                                   err)))
+        if ((rc = ckpt_cat_prepare(
+                 c, "INSERT INTO tags(model_id, tag) VALUES(?, ?) ON CONFLICT DO NOTHING", &q,
+                 err)))
             break;
-        sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_text(q, 2, add[i], -1, SQLITE_TRANSIENT);
+        ckpt_st_bind_i64(q, 1, id);
+        ckpt_st_bind_text(q, 2, add[i]);
         rc = step_done(c, q, "tagging", err);
     }
     for (size_t i = 0; i < ndel && !rc; i++) {
         if ((rc = ckpt_cat_prepare(c, "DELETE FROM tags WHERE model_id = ? AND tag = ?", &q, err)))
             break;
-        sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_text(q, 2, del[i], -1, SQLITE_TRANSIENT);
+        ckpt_st_bind_i64(q, 1, id);
+        ckpt_st_bind_text(q, 2, del[i]);
         rc = step_done(c, q, "untagging", err);
     }
     if (!rc)
         rc = touch(c, id, err);
     if (!rc)
         rc = ckpt_cat_commit(c, err);
+    if (ckpt_cat_again(c, rc, &attempt))
+        goto again;
     if (rc)
         ckpt_cat_rollback(c);
     return rc;
@@ -625,10 +767,10 @@ int ckpt_catalog_accept(struct ckpt_catalog *c, int64_t id, const char *const *f
     int rc = ckpt_catalog_model_get(c, id, &m, err);
     if (rc)
         return rc;
-    if ((rc = ckpt_cat_begin(c, err))) {
-        ckpt_model_release(&m);
-        return rc;
-    }
+    int attempt = 0;
+again:
+    *accepted = 0;
+    rc = ckpt_cat_begin(c, err);
     for (size_t i = 0; i < m.n_suggested && !rc; i++) {
         const struct ckpt_suggestion *s = &m.suggested[i];
         int named = n == 0;
@@ -666,6 +808,8 @@ int ckpt_catalog_accept(struct ckpt_catalog *c, int64_t id, const char *const *f
         rc = touch(c, id, err);
     if (!rc)
         rc = ckpt_cat_commit(c, err);
+    if (ckpt_cat_again(c, rc, &attempt))
+        goto again;
     if (rc)
         ckpt_cat_rollback(c);
     ckpt_model_release(&m);
@@ -674,20 +818,21 @@ int ckpt_catalog_accept(struct ckpt_catalog *c, int64_t id, const char *const *f
 
 int ckpt_catalog_forget(struct ckpt_catalog *c, int64_t id, struct ckpt_error *err)
 {
-    int rc = ckpt_cat_begin(c, err);
-    if (rc)
-        return rc;
-    sqlite3_stmt *q;
+    int rc, attempt = 0;
+    struct ckpt_st *q;
     static const char *const sql[] = {"DELETE FROM model_fts WHERE rowid = ?",
                                       "DELETE FROM models WHERE id = ?"};
-    for (int i = 0; i < 2 && !rc; i++) {
-        if ((rc = ckpt_cat_prepare(c, sql[i], &q, err)))
-            break;
-        sqlite3_bind_int64(q, 1, id);
-        rc = step_done(c, q, "forgetting a model", err);
-    }
-    if (!rc)
-        rc = ckpt_cat_commit(c, err);
+    do {
+        rc = ckpt_cat_begin(c, err);
+        for (int i = 0; i < 2 && !rc; i++) {
+            if ((rc = ckpt_cat_prepare(c, sql[i], &q, err)))
+                break;
+            ckpt_st_bind_i64(q, 1, id);
+            rc = step_done(c, q, "forgetting a model", err);
+        }
+        if (!rc)
+            rc = ckpt_cat_commit(c, err);
+    } while (ckpt_cat_again(c, rc, &attempt));
     if (rc)
         ckpt_cat_rollback(c);
     return rc;

@@ -15,7 +15,7 @@ static const struct {
     const char *field, *expr;
 } sort_cols[] = {
     {"id", "m.id"},
-    {"name", "m.name COLLATE NOCASE"},
+    {"name", "lower(m.name)"},
     {"path", "f.path"},
     {"size", "f.size"},
     {"mtime", "f.mtime_ns"},
@@ -48,14 +48,14 @@ static const struct {
     {"missing", "f.missing"},
 };
 
-static int collect(struct ckpt_catalog *c, sqlite3_stmt *q, int64_t **ids, size_t *n,
+static int collect(struct ckpt_catalog *c, struct ckpt_st *q, int64_t **ids, size_t *n,
                    struct ckpt_error *err)
 {
     size_t cap = 0;
     *ids = NULL;
     *n = 0;
     int s;
-    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+    while ((s = ckpt_st_step(q)) == CKPT_DB_ROW) {
         if (*n == cap) {
             cap = cap ? cap * 2 : 64;
             int64_t *ni = realloc(*ids, cap * sizeof *ni);
@@ -66,13 +66,52 @@ static int collect(struct ckpt_catalog *c, sqlite3_stmt *q, int64_t **ids, size_
             }
             *ids = ni;
         }
-        (*ids)[(*n)++] = sqlite3_column_int64(q, 0);
+        (*ids)[(*n)++] = ckpt_st_i64(q, 0);
     }
-    if (s != SQLITE_DONE) {
+    if (s != CKPT_DB_DONE) {
         free(*ids);
         *ids = NULL;
         *n = 0;
         return ckpt_cat_sqlerr(c, s, "reading the catalog", err);
+    }
+    return CKPT_OK;
+}
+
+static int cmp_pos(const void *a, const void *b)
+{
+    const int64_t *x = a, *y = b; /* {id, position} */
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+/* A model with files on several machines comes once per file from the join: keep its first
+   row (the order is the sort's). The common case, no repeats, costs one sorted copy. */
+static int first_of_each(int64_t **ids, size_t *n, struct ckpt_error *err)
+{
+    if (*n < 2)
+        return CKPT_OK;
+    int64_t *pos = malloc(*n * 2 * sizeof *pos);
+    if (!pos)
+        return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < *n; i++) {
+        pos[2 * i] = (*ids)[i];
+        pos[2 * i + 1] = (int64_t)i;
+    }
+    qsort(pos, *n, 2 * sizeof *pos, cmp_pos);
+    size_t repeats = 0;
+    for (size_t i = 1; i < *n; i++)
+        if (pos[2 * i] == pos[2 * i - 2]) {
+            (*ids)[pos[2 * i + 1]] = -1; /* ids are positive */
+            repeats++;
+        }
+    free(pos);
+    if (repeats) {
+        size_t k = 0;
+        for (size_t i = 0; i < *n; i++)
+            if ((*ids)[i] >= 0)
+                (*ids)[k++] = (*ids)[i];
+        *n = k;
     }
     return CKPT_OK;
 }
@@ -93,15 +132,16 @@ int ckpt_catalog_list(struct ckpt_catalog *c, const struct ckpt_query *q, int64_
         {"tag", q->tag, "EXISTS (SELECT 1 FROM tags t WHERE t.model_id = m.id AND t.tag = ?)"},
         {"source", q->source, "m.source = ?"},
         {"safety", q->safety, "f.safety = ?"},
+        {"host", q->host, "f.host = ?"},
     };
     size_t nf = sizeof filters / sizeof filters[0];
     for (size_t i = 0; i < nf; i++)
-        if (filters[i].value) {
+        if (filters[i].value && strcmp(filters[i].field, "host") != 0) {
             int rc = ckpt_taxonomy_check(filters[i].field, filters[i].value, err);
             if (rc)
                 return rc;
         }
-    const char *order = "m.name COLLATE NOCASE";
+    const char *order = "lower(m.name)";
     int desc = 0;
     if (q->sort && *q->sort) {
         const char *f = q->sort;
@@ -123,7 +163,7 @@ int ckpt_catalog_list(struct ckpt_catalog *c, const struct ckpt_query *q, int64_
         }
     }
     struct ckpt_buf sql = {0};
-    ckpt_buf_puts(&sql, "SELECT m.id FROM models m JOIN files f ON f.model_id = m.id WHERE 1");
+    ckpt_buf_puts(&sql, "SELECT m.id FROM models m JOIN files f ON f.model_id = m.id WHERE 1 = 1");
     for (size_t i = 0; i < nf; i++)
         if (filters[i].value)
             ckpt_buf_printf(&sql, " AND %s", filters[i].sql);
@@ -131,13 +171,12 @@ int ckpt_catalog_list(struct ckpt_catalog *c, const struct ckpt_query *q, int64_
         ckpt_buf_printf(&sql, " AND m.rating >= %d", q->min_rating);
     if (!q->include_missing)
         ckpt_buf_puts(&sql, " AND f.missing = 0");
-    ckpt_buf_printf(&sql, " ORDER BY %s%s, m.name COLLATE NOCASE, m.id", order,
-                    desc ? " DESC" : "");
+    ckpt_buf_printf(&sql, " ORDER BY %s%s, lower(m.name), m.id", order, desc ? " DESC" : "");
     if (sql.oom) {
         ckpt_buf_free(&sql);
         return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
     }
-    sqlite3_stmt *st;
+    struct ckpt_st *st;
     int rc = ckpt_cat_prepare(c, ckpt_buf_cstr(&sql), &st, err);
     ckpt_buf_free(&sql);
     if (rc)
@@ -145,47 +184,101 @@ int ckpt_catalog_list(struct ckpt_catalog *c, const struct ckpt_query *q, int64_
     int k = 1;
     for (size_t i = 0; i < nf; i++)
         if (filters[i].value)
-            sqlite3_bind_text(st, k++, filters[i].value, -1, SQLITE_TRANSIENT);
+            ckpt_st_bind_text(st, k++, filters[i].value);
     rc = collect(c, st, ids, n, err);
-    sqlite3_finalize(st);
+    ckpt_st_finalize(st);
+    if (!rc)
+        rc = first_of_each(ids, n, err);
     return rc;
 }
 
-int ckpt_catalog_search(struct ckpt_catalog *c, const char *text, int64_t **ids, size_t *n,
-                        struct ckpt_error *err)
+/* The words of a search text (split at white space), each passed to fn; 0 when there are none. */
+static size_t words(const char *text, void (*fn)(void *u, const char *w, size_t len), void *u)
 {
-    /* every word quoted (FTS5 syntax characters in a user's text are literal) and a prefix */
-    struct ckpt_buf m = {0};
+    size_t n = 0;
     for (const char *p = text; *p;) {
-        while (*p && (isspace((unsigned char)*p)))
+        while (*p && isspace((unsigned char)*p))
             p++;
         if (!*p)
             break;
         size_t len = 0;
         while (p[len] && !isspace((unsigned char)p[len]))
             len++;
-        if (m.len)
-            ckpt_buf_putc(&m, ' ');
-        ckpt_buf_putc(&m, '"');
-        for (size_t i = 0; i < len; i++) {
-            if (p[i] == '"')
-                ckpt_buf_putc(&m, '"');
-            ckpt_buf_putc(&m, p[i]);
-        }
-        ckpt_buf_puts(&m, "\"*");
+        fn(u, p, len);
+        n++;
         p += len;
     }
-    if (!m.len) {
-        ckpt_buf_free(&m);
-        return ckpt_error_set(err, CKPT_E_ARG, "search needs some words");
+    return n;
+}
+
+/* SQLite: every word quoted (FTS5 syntax characters in a user's text are literal), a prefix */
+static void fts5_word(void *u, const char *w, size_t len)
+{
+    struct ckpt_buf *m = u;
+    if (m->len)
+        ckpt_buf_putc(m, ' ');
+    ckpt_buf_putc(m, '"');
+    for (size_t i = 0; i < len; i++) {
+        if (w[i] == '"')
+            ckpt_buf_putc(m, '"');
+        ckpt_buf_putc(m, w[i]);
     }
-    sqlite3_stmt *st;
-    int rc = ckpt_cat_prepare(
-        c, "SELECT rowid FROM model_fts WHERE model_fts MATCH ? ORDER BY rank", &st, err);
+    ckpt_buf_puts(m, "\"*");
+}
+
+/* PostgreSQL: a regular expression matching the word, lower-cased, at the start of a word of
+   the document (words as FTS5's unicode61 tokenizer with '_' as a word character splits them);
+   every character but letters and digits escaped. Words separated by NUL in the buffer. */
+static void regex_word(void *u, const char *w, size_t len)
+{
+    struct ckpt_buf *m = u;
+    ckpt_buf_puts(m, "(^|[^[:alnum:]_])");
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)tolower((unsigned char)w[i]);
+        if (!isalnum(ch) && ch < 0x80)
+            ckpt_buf_putc(m, '\\');
+        ckpt_buf_putc(m, (char)ch);
+    }
+    ckpt_buf_putc(m, 0);
+}
+
+int ckpt_catalog_search(struct ckpt_catalog *c, const char *text, int64_t **ids, size_t *n,
+                        struct ckpt_error *err)
+{
+    struct ckpt_buf m = {0};
+    int pg = ckpt_cat_is_pg(c);
+    size_t nw = words(text, pg ? regex_word : fts5_word, &m);
+    if (!nw || m.oom) {
+        ckpt_buf_free(&m);
+        return nw ? ckpt_error_set(err, CKPT_E_NOMEM, "out of memory")
+                  : ckpt_error_set(err, CKPT_E_ARG, "search needs some words");
+    }
+    struct ckpt_st *st;
+    int rc;
+    if (!pg) {
+        rc = ckpt_cat_prepare(
+            c, "SELECT rowid FROM model_fts WHERE model_fts MATCH ? ORDER BY rank", &st, err);
+        if (!rc)
+            ckpt_st_bind_text(st, 1, ckpt_buf_cstr(&m));
+    } else {
+        /* every word required; models whose name holds the first word first, then by id */
+        struct ckpt_buf sql = {0};
+        ckpt_buf_puts(&sql, "SELECT rowid FROM model_fts WHERE doc ~ ?1");
+        for (size_t i = 1; i < nw; i++)
+            ckpt_buf_printf(&sql, " AND doc ~ ?%zu", i + 1);
+        ckpt_buf_puts(&sql, " ORDER BY lower(coalesce(name, '')) ~ ?1 DESC, rowid");
+        rc = sql.oom ? ckpt_error_set(err, CKPT_E_NOMEM, "out of memory")
+                     : ckpt_cat_prepare(c, ckpt_buf_cstr(&sql), &st, err);
+        ckpt_buf_free(&sql);
+        const char *w = (const char *)m.data;
+        for (size_t i = 0; i < nw && !rc; i++) {
+            ckpt_st_bind_text(st, (int)i + 1, w);
+            w += strlen(w) + 1;
+        }
+    }
     if (!rc) {
-        sqlite3_bind_text(st, 1, ckpt_buf_cstr(&m), -1, SQLITE_TRANSIENT);
         rc = collect(c, st, ids, n, err);
-        sqlite3_finalize(st);
+        ckpt_st_finalize(st);
     }
     ckpt_buf_free(&m);
     return rc;
@@ -271,20 +364,20 @@ int ckpt_catalog_choose(struct ckpt_catalog *c, const struct ckpt_wish *w, struc
     if (w->kind)
         ckpt_buf_puts(&sql, " AND f.kind = ?3");
     ckpt_buf_puts(&sql, " GROUP BY m.id ORDER BY m.id");
-    sqlite3_stmt *st;
+    struct ckpt_st *st;
     int rc = ckpt_cat_prepare(c, ckpt_buf_cstr(&sql), &st, err);
     ckpt_buf_free(&sql);
     if (rc)
         return rc;
     if (w->family)
-        sqlite3_bind_text(st, 1, w->family, -1, SQLITE_TRANSIENT);
+        ckpt_st_bind_text(st, 1, w->family);
     if (w->ecosystem)
-        sqlite3_bind_text(st, 2, w->ecosystem, -1, SQLITE_TRANSIENT);
+        ckpt_st_bind_text(st, 2, w->ecosystem);
     if (w->kind)
-        sqlite3_bind_text(st, 3, w->kind, -1, SQLITE_TRANSIENT);
+        ckpt_st_bind_text(st, 3, w->kind);
     struct cand *cs = NULL;
     size_t n = 0, cap = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (ckpt_st_step(st) == CKPT_DB_ROW) {
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
             struct cand *nc = realloc(cs, cap * sizeof *nc);
@@ -294,14 +387,14 @@ int ckpt_catalog_choose(struct ckpt_catalog *c, const struct ckpt_wish *w, struc
         }
         struct cand *cd = &cs[n++];
         memset(cd, 0, sizeof *cd);
-        cd->id = sqlite3_column_int64(st, 0);
+        cd->id = ckpt_st_i64(st, 0);
         cd->name = ckpt_cat_coldup(st, 1);
         cd->output = ckpt_cat_coldup(st, 2);
         cd->realism = ckpt_cat_coldup(st, 3);
         cd->subjects = ckpt_cat_coldup(st, 4);
-        cd->rating = sqlite3_column_int(st, 5);
+        cd->rating = ckpt_st_int(st, 5);
     }
-    sqlite3_finalize(st);
+    ckpt_st_finalize(st);
     int soft = w->output || w->realism || w->subject;
     /* chosen values first */
     for (size_t i = 0; i < n; i++) {
@@ -346,18 +439,18 @@ int ckpt_catalog_choose(struct ckpt_catalog *c, const struct ckpt_wish *w, struc
                               &st, err);
         if (rc)
             goto out;
-        ckpt_cat_bind_text(st, 1, w->output);
-        ckpt_cat_bind_text(st, 2, w->realism);
-        ckpt_cat_bind_text(st, 3, w->subject);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            int64_t id = sqlite3_column_int64(st, 0);
+        ckpt_st_bind_text(st, 1, w->output);
+        ckpt_st_bind_text(st, 2, w->realism);
+        ckpt_st_bind_text(st, 3, w->subject);
+        while (ckpt_st_step(st) == CKPT_DB_ROW) {
+            int64_t id = ckpt_st_i64(st, 0);
             struct cand *cd = bsearch(&id, cs, n, sizeof *cs, cmp_id);
             if (!cd)
                 continue;
-            const char *field = (const char *)sqlite3_column_text(st, 1);
-            const char *value = (const char *)sqlite3_column_text(st, 2);
-            double conf = sqlite3_column_double(st, 3);
-            const char *why = (const char *)sqlite3_column_text(st, 4);
+            const char *field = ckpt_st_text(st, 1);
+            const char *value = ckpt_st_text(st, 2);
+            double conf = ckpt_st_double(st, 3);
+            const char *why = ckpt_st_text(st, 4);
             double weight;
             if (strcmp(field, "output") == 0) {
                 if (cd->output)
@@ -376,7 +469,7 @@ int ckpt_catalog_choose(struct ckpt_catalog *c, const struct ckpt_wish *w, struc
             cd->matched = 1;
             reason(cd, "%s %s suggested (%.2f: %s)", field, value, conf, why);
         }
-        sqlite3_finalize(st);
+        ckpt_st_finalize(st);
     }
     /* then rating */
     for (size_t i = 0; i < n; i++) {
@@ -429,14 +522,18 @@ void ckpt_choices_free(struct ckpt_choice *ch, size_t n)
 int ckpt_catalog_dupes(struct ckpt_catalog *c, ckpt_dupes_fn fn, void *user, struct ckpt_error *err)
 {
     static const char *const sql[] = {
+        /* one row per model: a model's copies on several machines are its locations, not
+           duplicates of each other */
         "SELECT sha256, model_id FROM files WHERE sha256 IN (SELECT sha256 FROM files WHERE"
-        " sha256 IS NOT NULL GROUP BY sha256 HAVING count(*) > 1) ORDER BY sha256, model_id",
+        " sha256 IS NOT NULL GROUP BY sha256 HAVING count(DISTINCT model_id) > 1)"
+        " GROUP BY sha256, model_id ORDER BY sha256, model_id",
         "SELECT fingerprint, model_id FROM files WHERE fingerprint IN (SELECT fingerprint FROM"
-        " files WHERE fingerprint IS NOT NULL GROUP BY fingerprint HAVING count(*) > 1 AND"
-        " count(sha256) < count(*)) ORDER BY fingerprint, model_id",
+        " files WHERE fingerprint IS NOT NULL GROUP BY fingerprint HAVING"
+        " count(DISTINCT model_id) > 1 AND count(sha256) < count(*))"
+        " GROUP BY fingerprint, model_id ORDER BY fingerprint, model_id",
     };
     for (int pass = 0; pass < 2; pass++) {
-        sqlite3_stmt *st;
+        struct ckpt_st *st;
         int rc = ckpt_cat_prepare(c, sql[pass], &st, err);
         if (rc)
             return rc;
@@ -444,8 +541,8 @@ int ckpt_catalog_dupes(struct ckpt_catalog *c, ckpt_dupes_fn fn, void *user, str
         int64_t ids[256];
         size_t n = 0;
         int stop = 0, s;
-        while (!stop && (s = sqlite3_step(st)) == SQLITE_ROW) {
-            const char *k = (const char *)sqlite3_column_text(st, 0);
+        while (!stop && (s = ckpt_st_step(st)) == CKPT_DB_ROW) {
+            const char *k = ckpt_st_text(st, 0);
             if (strcmp(k, key) != 0) {
                 if (n > 1)
                     stop = fn(user, key, pass == 0, ids, n);
@@ -453,11 +550,11 @@ int ckpt_catalog_dupes(struct ckpt_catalog *c, ckpt_dupes_fn fn, void *user, str
                 n = 0;
             }
             if (n < 256)
-                ids[n++] = sqlite3_column_int64(st, 1);
+                ids[n++] = ckpt_st_i64(st, 1);
         }
         if (!stop && n > 1)
             stop = fn(user, key, pass == 0, ids, n);
-        sqlite3_finalize(st);
+        ckpt_st_finalize(st);
         if (stop)
             break;
     }

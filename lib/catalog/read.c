@@ -29,6 +29,9 @@
 #define COLS_DETAIL                                                                                \
     "m.settings, f.metadata, f.evidence, m.description, f.sidecars, f.safety_findings"
 #define COLS_NO_DETAIL "NULL, NULL, NULL, NULL, NULL, NULL"
+/* last: the file's host, so that a model with files on several machines shows this machine's
+   (read_batch) */
+#define COLS_TAIL ", f.host"
 /* the model with each of its files, the one to show first (present, then oldest): a model found
    twice keeps one record, and the reader keeps the first row of each model. (No correlated
    subquery: one per row cost more than the rest of the row.) The tags come from their own
@@ -46,33 +49,35 @@
     " ON m2.id = f2.model_id WHERE f2.sha256 = p.sha256 LIMIT 1)), p.weight FROM parents p"        \
     " WHERE p.model_id"
 #define SQL_PARENTS_ORDER " ORDER BY p.model_id, p.seq"
+/* every location of the model, this machine's first (the parameter after the ids) */
+#define SQL_LOCATIONS "SELECT model_id, host, path, missing FROM files WHERE model_id"
+#define SQL_LOCATIONS_ORDER " ORDER BY model_id, host <> ?, host, path"
 
 /* A cached statement, prepared on first use and reset for the next (finalized at close). */
-static int cached(struct ckpt_catalog *c, sqlite3_stmt **slot, const char *sql, sqlite3_stmt **st,
-                  struct ckpt_error *err)
+static int cached(struct ckpt_catalog *c, struct ckpt_st **slot, const char *sql,
+                  struct ckpt_st **st, struct ckpt_error *err)
 {
     if (!*slot) {
         if (!sql)
             return ckpt_error_set(err, CKPT_E_ARG, "no statement");
-        int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
-        if (rc != SQLITE_OK)
-            return ckpt_cat_sqlerr(c, rc, "preparing a query", err);
+        int rc = ckpt_cat_prepare(c, sql, slot, err);
+        if (rc)
+            return rc;
     }
-    sqlite3_reset(*slot);
-    sqlite3_clear_bindings(*slot);
+    ckpt_st_reset(*slot);
     *st = *slot;
     return CKPT_OK;
 }
 
 /* one row of COLS_HEAD + detail into m (zeroed by the caller) */
-static void fill(sqlite3_stmt *q, struct ckpt_model *m)
+static void fill(struct ckpt_st *q, struct ckpt_model *m)
 {
     int k = 0;
-    m->id = sqlite3_column_int64(q, k++);
+    m->id = ckpt_st_i64(q, k++);
     m->name = ckpt_cat_coldup(q, k++);
     m->path = ckpt_cat_coldup(q, k++);
-    m->size = (uint64_t)sqlite3_column_int64(q, k++);
-    m->mtime_ns = sqlite3_column_int64(q, k++);
+    m->size = (uint64_t)ckpt_st_i64(q, k++);
+    m->mtime_ns = ckpt_st_i64(q, k++);
     char **strs[] = {&m->format,       &m->kind,       &m->network,   &m->family,     &m->ecosystem,
                      &m->variant,      &m->prediction, &m->precision, &m->components, &m->sha256,
                      &m->autov1,       &m->autov2,     &m->autov3,    &m->crc32,      &m->blake3,
@@ -81,11 +86,11 @@ static void fill(sqlite3_stmt *q, struct ckpt_model *m)
                      &m->trigger_words};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         *strs[i] = ckpt_cat_coldup(q, k++);
-    m->rating = sqlite3_column_int(q, k++);
+    m->rating = ckpt_st_int(q, k++);
     m->problems = ckpt_cat_coldup(q, k++);
     m->preview = ckpt_cat_coldup(q, k++);
     m->error = ckpt_cat_coldup(q, k++);
-    m->missing = sqlite3_column_int(q, k++);
+    m->missing = ckpt_st_int(q, k++);
     char **detail[] = {&m->settings,    &m->metadata, &m->evidence,
                        &m->description, &m->sidecars, &m->safety_findings};
     for (size_t i = 0; i < sizeof detail / sizeof detail[0]; i++)
@@ -94,14 +99,14 @@ static void fill(sqlite3_stmt *q, struct ckpt_model *m)
 
 /* a suggestion row (field, value, confidence, why from column col), rows ordered by field then
    value: the most confident of each field is kept, the first (smallest value) among equals */
-static int add_suggestion(struct ckpt_model *m, sqlite3_stmt *q, int col)
+static int add_suggestion(struct ckpt_model *m, struct ckpt_st *q, int col)
 {
-    const char *f = (const char *)sqlite3_column_text(q, col);
+    const char *f = ckpt_st_text(q, col);
     if (!f)
         return CKPT_OK;
     struct ckpt_suggestion *sg = m->n_suggested ? &m->suggested[m->n_suggested - 1] : NULL;
     if (sg && strcmp(sg->field, f) == 0) {
-        if (sqlite3_column_double(q, col + 2) <= sg->confidence)
+        if (ckpt_st_double(q, col + 2) <= sg->confidence)
             return CKPT_OK;
         free(sg->value);
         free(sg->why);
@@ -114,15 +119,15 @@ static int add_suggestion(struct ckpt_model *m, sqlite3_stmt *q, int col)
         sg->field = ckpt_cat_coldup(q, col);
     }
     sg->value = ckpt_cat_coldup(q, col + 1);
-    sg->confidence = sqlite3_column_double(q, col + 2);
+    sg->confidence = ckpt_st_double(q, col + 2);
     sg->why = ckpt_cat_coldup(q, col + 3);
     return CKPT_OK;
 }
 
 /* a tag row: tags come in order and are kept comma-joined */
-static int add_tag(struct ckpt_model *m, sqlite3_stmt *q, int col)
+static int add_tag(struct ckpt_model *m, struct ckpt_st *q, int col)
 {
-    const char *t = (const char *)sqlite3_column_text(q, col);
+    const char *t = ckpt_st_text(q, col);
     if (!t)
         return CKPT_OK;
     size_t old = m->tags ? strlen(m->tags) : 0, n = strlen(t);
@@ -136,7 +141,20 @@ static int add_tag(struct ckpt_model *m, sqlite3_stmt *q, int col)
     return CKPT_OK;
 }
 
-static int add_parent(struct ckpt_model *m, sqlite3_stmt *q, int col)
+static int add_location(struct ckpt_model *m, struct ckpt_st *q, int col)
+{
+    struct ckpt_location *nl = realloc(m->locations, (m->n_locations + 1) * sizeof *nl);
+    if (!nl)
+        return CKPT_E_NOMEM;
+    m->locations = nl;
+    struct ckpt_location *l = &m->locations[m->n_locations++];
+    l->host = ckpt_cat_coldup(q, col);
+    l->path = ckpt_cat_coldup(q, col + 1);
+    l->missing = ckpt_st_int(q, col + 2);
+    return CKPT_OK;
+}
+
+static int add_parent(struct ckpt_model *m, struct ckpt_st *q, int col)
 {
     struct ckpt_parent *np = realloc(m->parents, (m->n_parents + 1) * sizeof *np);
     if (!np)
@@ -145,8 +163,7 @@ static int add_parent(struct ckpt_model *m, sqlite3_stmt *q, int col)
     struct ckpt_parent *p = &m->parents[m->n_parents++];
     p->sha256 = ckpt_cat_coldup(q, col);
     p->name = ckpt_cat_coldup(q, col + 1);
-    p->weight =
-        sqlite3_column_type(q, col + 2) == SQLITE_NULL ? NAN : sqlite3_column_double(q, col + 2);
+    p->weight = ckpt_st_null(q, col + 2) ? NAN : ckpt_st_double(q, col + 2);
     return CKPT_OK;
 }
 
@@ -155,11 +172,13 @@ static int add_parent(struct ckpt_model *m, sqlite3_stmt *q, int col)
 static const struct {
     unsigned part; /* 0: always */
     const char *head, *order;
-    int (*add)(struct ckpt_model *m, sqlite3_stmt *q, int col);
+    int (*add)(struct ckpt_model *m, struct ckpt_st *q, int col);
+    int host; /* 1: the parameter after the ids is this machine's name */
 } extras[] = {
-    {0, SQL_TAGS, SQL_TAGS_ORDER, add_tag},
-    {CKPT_MODEL_SUGGESTED, SQL_SUGG, SQL_SUGG_ORDER, add_suggestion},
-    {CKPT_MODEL_PARENTS, SQL_PARENTS, SQL_PARENTS_ORDER, add_parent},
+    {0, SQL_TAGS, SQL_TAGS_ORDER, add_tag, 0},
+    {CKPT_MODEL_SUGGESTED, SQL_SUGG, SQL_SUGG_ORDER, add_suggestion, 0},
+    {CKPT_MODEL_PARENTS, SQL_PARENTS, SQL_PARENTS_ORDER, add_parent, 0},
+    {CKPT_MODEL_DETAIL, SQL_LOCATIONS, SQL_LOCATIONS_ORDER, add_location, 1},
 };
 #define N_EXTRAS (sizeof extras / sizeof extras[0])
 
@@ -167,23 +186,24 @@ int ckpt_catalog_model_get(struct ckpt_catalog *c, int64_t id, struct ckpt_model
                            struct ckpt_error *err)
 {
     memset(m, 0, sizeof *m);
-    sqlite3_stmt *q = NULL;
-    int rc =
-        cached(c, &c->st_model,
-               "SELECT " COLS_HEAD COLS_DETAIL FROM_FILES " WHERE m.id = ?" ORDER_FILES " LIMIT 1",
-               &q, err);
+    struct ckpt_st *q = NULL;
+    int rc = cached(c, &c->st_model,
+                    "SELECT " COLS_HEAD COLS_DETAIL COLS_TAIL FROM_FILES
+                    " WHERE m.id = ? ORDER BY f.missing, f.host <> ?, f.id LIMIT 1",
+                    &q, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(q, 1, id);
-    int s = sqlite3_step(q);
-    if (s != SQLITE_ROW) {
-        sqlite3_reset(q);
-        if (s == SQLITE_DONE)
+    ckpt_st_bind_i64(q, 1, id);
+    ckpt_st_bind_text(q, 2, ckpt_catalog_host());
+    int s = ckpt_st_step(q);
+    if (s != CKPT_DB_ROW) {
+        ckpt_st_reset(q);
+        if (s == CKPT_DB_DONE)
             return ckpt_error_set(err, CKPT_E_NOTFOUND, "no model with id %lld", (long long)id);
         return ckpt_cat_sqlerr(c, s, "reading a model", err);
     }
     fill(q, m);
-    sqlite3_reset(q);
+    ckpt_st_reset(q);
     for (size_t x = 0; x < N_EXTRAS; x++) {
         if (!c->st_one[x]) {
             char sql[512];
@@ -193,15 +213,17 @@ int ckpt_catalog_model_get(struct ckpt_catalog *c, int64_t id, struct ckpt_model
         } else if ((rc = cached(c, &c->st_one[x], NULL, &q, err))) {
             goto fail;
         }
-        sqlite3_bind_int64(q, 1, id);
-        while ((s = sqlite3_step(q)) == SQLITE_ROW)
+        ckpt_st_bind_i64(q, 1, id);
+        if (extras[x].host)
+            ckpt_st_bind_text(q, 2, ckpt_catalog_host());
+        while ((s = ckpt_st_step(q)) == CKPT_DB_ROW)
             if (extras[x].add(m, q, 1) != CKPT_OK) {
-                sqlite3_reset(q);
+                ckpt_st_reset(q);
                 rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
                 goto fail;
             }
-        sqlite3_reset(q);
-        if (s != SQLITE_DONE) {
+        ckpt_st_reset(q);
+        if (s != CKPT_DB_DONE) {
             rc = ckpt_cat_sqlerr(c, s, "reading a model", err);
             goto fail;
         }
@@ -242,27 +264,31 @@ static char *batch_sql(const char *head, const char *tail)
 /* prepare (once per handle) the batch statement of kind k: 0 records, 1 records with details,
    2 + x extras[x]; bind ids[0..n) and NULL to the rest */
 static int batch_stmt(struct ckpt_catalog *c, size_t k, const int64_t *ids, size_t n,
-                      sqlite3_stmt **st, struct ckpt_error *err)
+                      struct ckpt_st **st, struct ckpt_error *err)
 {
     if (!c->st_batch[k]) {
-        char *sql = k == 0 ? batch_sql("SELECT " COLS_HEAD COLS_NO_DETAIL FROM_FILES " WHERE m.id",
-                                       ORDER_FILES)
-                    : k == 1 ? batch_sql("SELECT " COLS_HEAD COLS_DETAIL FROM_FILES " WHERE m.id",
-                                         ORDER_FILES)
-                             : batch_sql(extras[k - 2].head, extras[k - 2].order);
+        char *sql =
+            k == 0
+                ? batch_sql("SELECT " COLS_HEAD COLS_NO_DETAIL COLS_TAIL FROM_FILES " WHERE m.id",
+                            ORDER_FILES)
+            : k == 1 ? batch_sql("SELECT " COLS_HEAD COLS_DETAIL COLS_TAIL FROM_FILES " WHERE m.id",
+                                 ORDER_FILES)
+                     : batch_sql(extras[k - 2].head, extras[k - 2].order);
         if (!sql)
             return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
-        int rc =
-            sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->st_batch[k], NULL);
+        int rc = ckpt_cat_prepare(c, sql, &c->st_batch[k], err);
         free(sql);
-        if (rc != SQLITE_OK)
-            return ckpt_cat_sqlerr(c, rc, "preparing a query", err);
+        if (rc)
+            return rc;
     }
-    sqlite3_stmt *q = c->st_batch[k];
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
+    struct ckpt_st *q = c->st_batch[k];
+    ckpt_st_reset(q); /* keeps the last batch's values: every parameter is bound again */
     for (size_t i = 0; i < n; i++)
-        sqlite3_bind_int64(q, (int)i + 1, ids[i]);
+        ckpt_st_bind_i64(q, (int)i + 1, ids[i]);
+    for (size_t i = n; i < BATCH; i++)
+        ckpt_st_bind_null(q, (int)i + 1);
+    if (k >= 2 && extras[k - 2].host)
+        ckpt_st_bind_text(q, BATCH + 1, ckpt_catalog_host());
     *st = q;
     return CKPT_OK;
 }
@@ -271,22 +297,34 @@ static int batch_stmt(struct ckpt_catalog *c, size_t k, const int64_t *ids, size
 static int read_batch(struct ckpt_catalog *c, const int64_t *ids, size_t n, unsigned parts,
                       struct ckpt_model *rows, size_t *nrows, struct ckpt_error *err)
 {
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     *nrows = 0;
     int rc = batch_stmt(c, (parts & CKPT_MODEL_DETAIL) ? 1 : 0, ids, n, &q, err);
     if (rc)
         return rc;
     int s;
-    /* rows come by model id, the file to show first; a model's other files are skipped */
-    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(q, 0);
-        if ((*nrows && rows[*nrows - 1].id == id) || *nrows == BATCH)
+    /* rows come by model id, the file to show first (present, then oldest); a model's other
+       files are skipped, except that a file on this machine is shown before another machine's
+       (last_mine: the kept row's file is this machine's) */
+    const char *me = ckpt_catalog_host();
+    int hostcol = q->db->ops->col_count(q) - 1, last_mine = 0;
+    while ((s = ckpt_st_step(q)) == CKPT_DB_ROW) {
+        int64_t id = ckpt_st_i64(q, 0);
+        const char *h = ckpt_st_text(q, hostcol);
+        int mine = h && strcmp(h, me) == 0;
+        if (*nrows && rows[*nrows - 1].id == id) {
+            if (last_mine || !mine || ckpt_st_int(q, hostcol - 7) != rows[*nrows - 1].missing)
+                continue;
+            ckpt_model_release(&rows[--(*nrows)]);
+        } else if (*nrows == BATCH) {
             continue;
+        }
         memset(&rows[*nrows], 0, sizeof *rows);
         fill(q, &rows[(*nrows)++]);
+        last_mine = mine;
     }
-    sqlite3_reset(q);
-    if (s != SQLITE_DONE)
+    ckpt_st_reset(q);
+    if (s != CKPT_DB_DONE)
         return ckpt_cat_sqlerr(c, s, "reading models", err);
     for (size_t x = 0; x < N_EXTRAS; x++) {
         if (extras[x].part && !(parts & extras[x].part))
@@ -294,8 +332,8 @@ static int read_batch(struct ckpt_catalog *c, const int64_t *ids, size_t n, unsi
         if ((rc = batch_stmt(c, 2 + x, ids, n, &q, err)))
             return rc;
         struct ckpt_model *m = NULL;
-        while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-            int64_t id = sqlite3_column_int64(q, 0);
+        while ((s = ckpt_st_step(q)) == CKPT_DB_ROW) {
+            int64_t id = ckpt_st_i64(q, 0);
             if (!m || m->id != id) {
                 struct ckpt_model key = {.id = id};
                 m = bsearch(&key, rows, *nrows, sizeof *rows, cmp_model);
@@ -303,12 +341,12 @@ static int read_batch(struct ckpt_catalog *c, const int64_t *ids, size_t n, unsi
                     continue;
             }
             if (extras[x].add(m, q, 1) != CKPT_OK) {
-                sqlite3_reset(q);
+                ckpt_st_reset(q);
                 return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
             }
         }
-        sqlite3_reset(q);
-        if (s != SQLITE_DONE)
+        ckpt_st_reset(q);
+        if (s != CKPT_DB_DONE)
             return ckpt_cat_sqlerr(c, s, "reading models", err);
     }
     return CKPT_OK;
@@ -317,7 +355,7 @@ static int read_batch(struct ckpt_catalog *c, const int64_t *ids, size_t n, unsi
 /* every model id, in id order (ids == NULL) */
 static int all_ids(struct ckpt_catalog *c, int64_t **ids, size_t *n, struct ckpt_error *err)
 {
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     int rc = ckpt_cat_prepare(c, "SELECT id FROM models ORDER BY id", &q, err);
     if (rc)
         return rc;
@@ -325,7 +363,7 @@ static int all_ids(struct ckpt_catalog *c, int64_t **ids, size_t *n, struct ckpt
     *ids = NULL;
     *n = 0;
     int s;
-    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+    while ((s = ckpt_st_step(q)) == CKPT_DB_ROW) {
         if (*n == cap) {
             cap = cap ? cap * 2 : 1024;
             int64_t *ni = realloc(*ids, cap * sizeof *ni);
@@ -335,10 +373,10 @@ static int all_ids(struct ckpt_catalog *c, int64_t **ids, size_t *n, struct ckpt
             }
             *ids = ni;
         }
-        (*ids)[(*n)++] = sqlite3_column_int64(q, 0);
+        (*ids)[(*n)++] = ckpt_st_i64(q, 0);
     }
-    sqlite3_finalize(q);
-    if (!rc && s != SQLITE_DONE)
+    ckpt_st_finalize(q);
+    if (!rc && s != CKPT_DB_DONE)
         rc = ckpt_cat_sqlerr(c, s, "reading the catalog", err);
     if (rc) {
         free(*ids);
@@ -352,7 +390,7 @@ int ckpt_catalog_models_each(struct ckpt_catalog *c, const int64_t *ids, size_t 
                              ckpt_model_fn fn, void *user, struct ckpt_error *err)
 {
     /* one snapshot for the whole read, unless the caller already holds one */
-    int own = sqlite3_get_autocommit(c->db) != 0;
+    int own = !c->db->ops->in_txn(c->db);
     int rc = own ? ckpt_catalog_read_begin(c, err) : CKPT_OK;
     if (rc)
         return rc;

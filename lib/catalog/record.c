@@ -19,11 +19,11 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int step(struct ckpt_catalog *c, sqlite3_stmt *q, const char *what, struct ckpt_error *err)
+static int step(struct ckpt_catalog *c, struct ckpt_st *q, const char *what, struct ckpt_error *err)
 {
-    int s = sqlite3_step(q);
-    sqlite3_finalize(q);
-    return s == SQLITE_DONE || s == SQLITE_ROW ? CKPT_OK : ckpt_cat_sqlerr(c, s, what, err);
+    int s = ckpt_st_step(q);
+    ckpt_st_finalize(q);
+    return s == CKPT_DB_DONE || s == CKPT_DB_ROW ? CKPT_OK : ckpt_cat_sqlerr(c, s, what, err);
 }
 
 /* The model of the file at real path rp on this host, the chosen origin and the parents, in
@@ -32,7 +32,7 @@ static int record_facts(struct ckpt_catalog *c, const char *rp, const char *orig
                         const struct ckpt_parent *parents, size_t n, int64_t *model_id,
                         struct ckpt_error *err)
 {
-    sqlite3_stmt *q = NULL;
+    struct ckpt_st *q = NULL;
     int rc = ckpt_cat_begin(c, err);
     if (rc)
         return rc;
@@ -41,14 +41,14 @@ static int record_facts(struct ckpt_catalog *c, const char *rp, const char *orig
                                 "SELECT model_id FROM files WHERE host = ? AND path = ?"
                                 " AND missing = 0",
                                 &q, err))) {
-        ckpt_cat_bind_text(q, 1, ckpt_catalog_host());
-        ckpt_cat_bind_text(q, 2, rp);
-        int s = sqlite3_step(q);
-        if (s == SQLITE_ROW)
-            id = sqlite3_column_int64(q, 0);
-        else if (s != SQLITE_DONE)
+        ckpt_st_bind_text(q, 1, ckpt_catalog_host());
+        ckpt_st_bind_text(q, 2, rp);
+        int s = ckpt_st_step(q);
+        if (s == CKPT_DB_ROW)
+            id = ckpt_st_i64(q, 0);
+        else if (s != CKPT_DB_DONE)
             rc = ckpt_cat_sqlerr(c, s, "finding the recorded output", err);
-        sqlite3_finalize(q);
+        ckpt_st_finalize(q);
         if (!rc && !id)
             rc = ckpt_error_setf(err, CKPT_E_NOTFOUND, rp, "not in the catalog after scanning it");
     }
@@ -57,13 +57,13 @@ static int record_facts(struct ckpt_catalog *c, const char *rp, const char *orig
                                 "UPDATE models SET origin = ?2, updated_ns = ?3"
                                 " WHERE id = ?1",
                                 &q, err))) {
-        sqlite3_bind_int64(q, 1, id);
-        ckpt_cat_bind_text(q, 2, origin);
-        sqlite3_bind_int64(q, 3, now_ns());
+        ckpt_st_bind_i64(q, 1, id);
+        ckpt_st_bind_text(q, 2, origin);
+        ckpt_st_bind_i64(q, 3, now_ns());
         rc = step(c, q, "recording the origin", err);
     }
     if (!rc && !(rc = ckpt_cat_prepare(c, "DELETE FROM parents WHERE model_id = ?", &q, err))) {
-        sqlite3_bind_int64(q, 1, id);
+        ckpt_st_bind_i64(q, 1, id);
         rc = step(c, q, "replacing the parents", err);
     }
     for (size_t i = 0; i < n && !rc; i++) {
@@ -72,13 +72,13 @@ static int record_facts(struct ckpt_catalog *c, const char *rp, const char *orig
                                    " VALUES(?, ?, ?, ?, ?)",
                                    &q, err)))
             break;
-        sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_int64(q, 2, (int64_t)i);
-        ckpt_cat_bind_text(q, 3,
+        ckpt_st_bind_i64(q, 1, id);
+        ckpt_st_bind_i64(q, 2, (int64_t)i);
+        ckpt_st_bind_text(q, 3,
                            parents[i].sha256 && *parents[i].sha256 ? parents[i].sha256 : NULL);
-        ckpt_cat_bind_text(q, 4, parents[i].name);
+        ckpt_st_bind_text(q, 4, parents[i].name);
         if (!isnan(parents[i].weight))
-            sqlite3_bind_double(q, 5, parents[i].weight);
+            ckpt_st_bind_double(q, 5, parents[i].weight);
         rc = step(c, q, "recording the parents", err);
     }
     if (rc) {

@@ -39,6 +39,12 @@ struct entry {
     int64_t file_id; /* existing record at this path, 0 if none */
 };
 
+struct known {
+    char *path;
+    int64_t id, size, mtime_ns, dev, ino;
+    int missing;
+};
+
 struct devino {
     dev_t dev;
     ino_t ino;
@@ -49,7 +55,12 @@ struct walk {
     const struct ckpt_scan_options *o;
     struct ckpt_scan_stats *s;
     const char *host;
-    sqlite3_stmt *lookup;
+    struct ckpt_st *lookup;
+    /* PostgreSQL: this host's records under the roots, read in one query before the walk
+       (sorted by path), instead of one round trip per file */
+    struct known *known;
+    size_t n_known, cap_known;
+    int prefetched;
     struct entry *todo;
     size_t n_todo, cap_todo;
     struct devino *dirs, *files;
@@ -147,22 +158,91 @@ static int sniff(const char *path, off_t size)
     return len >= 2 && len <= (uint64_t)size - 8 && h[8] == '{';
 }
 
+static int cmp_known(const void *a, const void *b)
+{
+    return strcmp(((const struct known *)a)->path, ((const struct known *)b)->path);
+}
+
+/* Read this host's records under the roots in one query per root (PostgreSQL). */
+static int prefetch(struct walk *w, char **roots, size_t nroots, struct ckpt_error *err)
+{
+    struct ckpt_st *q;
+    int rc = ckpt_cat_prepare(w->c,
+                              "SELECT path, id, size, mtime_ns, dev, ino, missing FROM files"
+                              " WHERE host = ?1 AND (path = ?2 OR"
+                              " substr(path, 1, length(?2) + 1) = ?2 || '/')",
+                              &q, err);
+    for (size_t r = 0; r < nroots && !rc; r++) {
+        ckpt_st_reset(q);
+        ckpt_st_bind_text(q, 1, w->host);
+        ckpt_st_bind_text(q, 2, strcmp(roots[r], "/") == 0 ? "" : roots[r]);
+        int s;
+        while (!rc && (s = ckpt_st_step(q)) == CKPT_DB_ROW) {
+            if (w->n_known == w->cap_known) {
+                size_t nc = w->cap_known ? w->cap_known * 2 : 1024;
+                struct known *nk = realloc(w->known, nc * sizeof *nk);
+                if (!nk) {
+                    rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+                    break;
+                }
+                w->known = nk;
+                w->cap_known = nc;
+            }
+            struct known *k = &w->known[w->n_known];
+            if (!(k->path = strdup(ckpt_st_text(q, 0)))) {
+                rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+                break;
+            }
+            k->id = ckpt_st_i64(q, 1);
+            k->size = ckpt_st_i64(q, 2);
+            k->mtime_ns = ckpt_st_i64(q, 3);
+            k->dev = ckpt_st_i64(q, 4);
+            k->ino = ckpt_st_i64(q, 5);
+            k->missing = ckpt_st_int(q, 6);
+            w->n_known++;
+        }
+        if (!rc && s != CKPT_DB_DONE)
+            rc = ckpt_cat_sqlerr(w->c, s, "reading the records of this machine", err);
+    }
+    ckpt_st_finalize(q);
+    if (!rc && w->n_known) {
+        /* two roots that overlap read the same records twice: sorted, the repeats are
+           neighbours and bsearch finds either */
+        qsort(w->known, w->n_known, sizeof *w->known, cmp_known);
+    }
+    w->prefetched = !rc;
+    return rc;
+}
+
 static int add_todo(struct walk *w, const char *path, const struct stat *st, int is_dir)
 {
     w->s->seen++;
     /* unchanged? */
-    sqlite3_reset(w->lookup);
-    sqlite3_bind_text(w->lookup, 1, w->host, -1, SQLITE_STATIC);
-    sqlite3_bind_text(w->lookup, 2, path, -1, SQLITE_TRANSIENT);
+    struct known rec = {0}, *k = &rec;
+    int found = 0;
+    if (w->prefetched) {
+        struct known key = {.path = (char *)path};
+        k = w->n_known ? bsearch(&key, w->known, w->n_known, sizeof *w->known, cmp_known) : NULL;
+        found = k != NULL;
+    } else {
+        ckpt_st_reset(w->lookup);
+        ckpt_st_bind_text(w->lookup, 1, w->host);
+        ckpt_st_bind_text(w->lookup, 2, path);
+        if ((found = ckpt_st_step(w->lookup) == CKPT_DB_ROW)) {
+            rec.id = ckpt_st_i64(w->lookup, 0);
+            rec.size = ckpt_st_i64(w->lookup, 1);
+            rec.mtime_ns = ckpt_st_i64(w->lookup, 2);
+            rec.dev = ckpt_st_i64(w->lookup, 3);
+            rec.ino = ckpt_st_i64(w->lookup, 4);
+            rec.missing = ckpt_st_int(w->lookup, 5);
+        }
+    }
     int64_t id = 0;
-    if (sqlite3_step(w->lookup) == SQLITE_ROW) {
-        id = sqlite3_column_int64(w->lookup, 0);
+    if (found) {
+        id = k->id;
         int64_t mt = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-        if (sqlite3_column_int64(w->lookup, 1) == (int64_t)st->st_size &&
-            sqlite3_column_int64(w->lookup, 2) == mt &&
-            sqlite3_column_int64(w->lookup, 3) == (int64_t)st->st_dev &&
-            sqlite3_column_int64(w->lookup, 4) == (int64_t)st->st_ino &&
-            sqlite3_column_int(w->lookup, 5) == 0) {
+        if (k->size == (int64_t)st->st_size && k->mtime_ns == mt && k->dev == (int64_t)st->st_dev &&
+            k->ino == (int64_t)st->st_ino && k->missing == 0) {
             w->s->unchanged++;
             w->s->files_total++;
             w->s->files_done++;
@@ -322,20 +402,20 @@ static int is_notseen(const int64_t *ids, size_t n, int64_t id)
 /* Load the hashes of record id into a (a moved file matched without re-hashing). */
 static void old_hashes(struct ckpt_catalog *c, int64_t id, struct ckpt_analysis *a)
 {
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     if (ckpt_cat_prepare(c,
                          "SELECT sha256, autov1, autov2, autov3, crc32, blake3 FROM files"
                          " WHERE id = ?",
                          &q, NULL))
         return;
-    sqlite3_bind_int64(q, 1, id);
-    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
+    ckpt_st_bind_i64(q, 1, id);
+    if (ckpt_st_step(q) == CKPT_DB_ROW && !ckpt_st_null(q, 0)) {
         struct ckpt_hash_result *h = &a->hash;
         char *dst[] = {h->sha256, h->autov1, h->autov2, h->autov3, h->crc32, h->blake3};
         size_t sz[] = {sizeof h->sha256, sizeof h->autov1, sizeof h->autov2,
                        sizeof h->autov3, sizeof h->crc32,  sizeof h->blake3};
         for (int i = 0; i < 6; i++) {
-            const char *t = (const char *)sqlite3_column_text(q, i);
+            const char *t = ckpt_st_text(q, i);
             snprintf(dst[i], sz[i], "%s", t ? t : "");
         }
         h->computed = CKPT_HASH_SHA256 | CKPT_HASH_AUTOV1 | CKPT_HASH_AUTOV2 | CKPT_HASH_CRC32 |
@@ -343,7 +423,30 @@ static void old_hashes(struct ckpt_catalog *c, int64_t id, struct ckpt_analysis 
         h->has_autov3 = h->autov3[0] != 0;
         a->hashed = 1;
     }
-    sqlite3_finalize(q);
+    ckpt_st_finalize(q);
+}
+
+/* A hashed record on another host with this fingerprint, to take the hashes from (*hashed_id);
+   which model the file joins is decided when it is recorded (model.c). */
+static int copy_elsewhere(struct walk *w, const char *fingerprint, int64_t *hashed_id,
+                          struct ckpt_error *err)
+{
+    struct ckpt_st *q;
+    int rc = ckpt_cat_prepare(w->c,
+                              "SELECT id FROM files WHERE fingerprint = ?1 AND host <> ?2 AND"
+                              " error IS NULL AND sha256 IS NOT NULL ORDER BY id LIMIT 1",
+                              &q, err);
+    if (rc)
+        return rc;
+    ckpt_st_bind_text(q, 1, fingerprint);
+    ckpt_st_bind_text(q, 2, w->host);
+    int s = ckpt_st_step(q);
+    if (s == CKPT_DB_ROW)
+        *hashed_id = ckpt_st_i64(q, 0);
+    ckpt_st_finalize(q);
+    if (s != CKPT_DB_ROW && s != CKPT_DB_DONE)
+        return ckpt_cat_sqlerr(w->c, s, "looking for copies on other machines", err);
+    return CKPT_OK;
 }
 
 static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notseen, size_t n_notseen,
@@ -374,18 +477,18 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
         }
         /* moved? a new path whose fingerprint matches a record that is gone */
         if (!e->file_id && an[i].fingerprint[0]) {
-            sqlite3_stmt *q;
+            struct ckpt_st *q;
             int rc = ckpt_cat_prepare(c,
                                       "SELECT id, missing FROM files WHERE host = ? AND"
                                       " fingerprint = ? ORDER BY missing DESC, id",
                                       &q, err);
             if (rc)
                 return rc;
-            sqlite3_bind_text(q, 1, w->host, -1, SQLITE_STATIC);
-            sqlite3_bind_text(q, 2, an[i].fingerprint, -1, SQLITE_STATIC);
-            while (sqlite3_step(q) == SQLITE_ROW) {
-                int64_t id = sqlite3_column_int64(q, 0);
-                if (sqlite3_column_int(q, 1) || is_notseen(notseen, n_notseen, id)) {
+            ckpt_st_bind_text(q, 1, w->host);
+            ckpt_st_bind_text(q, 2, an[i].fingerprint);
+            while (ckpt_st_step(q) == CKPT_DB_ROW) {
+                int64_t id = ckpt_st_i64(q, 0);
+                if (ckpt_st_int(q, 1) || is_notseen(notseen, n_notseen, id)) {
                     int taken = 0;
                     for (size_t k = 0; k < i; k++)
                         taken |= moved_from[k] == id;
@@ -397,9 +500,20 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
                     }
                 }
             }
-            sqlite3_finalize(q);
+            ckpt_st_finalize(q);
         }
-        if (!e->is_dir && an[i].ok && !w->o->no_hash) {
+        /* another machine's copy? a new file whose fingerprint (size + sampled BLAKE3)
+           matches a record of another host is that model's second location, and its hashes
+           are taken from there instead of being computed again (unless --verify) */
+        int64_t elsewhere = 0;
+        if (!e->file_id && !moved_from[i] && an[i].fingerprint[0]) {
+            int rc = copy_elsewhere(w, an[i].fingerprint, &elsewhere, err);
+            if (rc)
+                return rc;
+        }
+        if (elsewhere && !w->o->verify)
+            old_hashes(c, elsewhere, &an[i]);
+        if (!e->is_dir && an[i].ok && !w->o->no_hash && !an[i].hashed) {
             hpaths[nh] = e->path;
             hidx[nh++] = i;
         } else if (moved_from[i]) {
@@ -451,7 +565,13 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
         }
         w->s->bytes_hashed = hp.base;
     }
-    int rc = ckpt_cat_begin(c, err);
+    /* the batch is one transaction; one that conflicted with another machine's runs again
+       from the same state */
+    struct ckpt_scan_stats before = *w->s;
+    size_t claimed_before = w->n_claimed;
+    int rc, attempt = 0;
+again:
+    rc = ckpt_cat_begin(c, err);
     for (size_t i = 0; i < n && !rc; i++) {
         struct entry *e = &es[i];
         if (skip[i])
@@ -461,14 +581,14 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
             /* confirmed by sha256 when both sides have one */
             int same = 1;
             if (an[i].hashed) {
-                sqlite3_stmt *q;
+                struct ckpt_st *q;
                 if (!ckpt_cat_prepare(c, "SELECT sha256 FROM files WHERE id = ?", &q, NULL)) {
-                    sqlite3_bind_int64(q, 1, moved_from[i]);
-                    if (sqlite3_step(q) == SQLITE_ROW) {
-                        const char *old = (const char *)sqlite3_column_text(q, 0);
+                    ckpt_st_bind_i64(q, 1, moved_from[i]);
+                    if (ckpt_st_step(q) == CKPT_DB_ROW) {
+                        const char *old = ckpt_st_text(q, 0);
                         same = !old || strcmp(old, an[i].hash.sha256) == 0;
                     }
-                    sqlite3_finalize(q);
+                    ckpt_st_finalize(q);
                 }
             }
             if (same) {
@@ -493,7 +613,7 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
             else
                 w->s->added++;
         }
-        if (!an[i].ok) {
+        if (!an[i].ok && attempt == 0) {
             char msg[1400];
             snprintf(msg, sizeof msg, "%s", an[i].error ? an[i].error : e->path);
             fail_file(w, msg);
@@ -505,6 +625,13 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
     }
     if (!rc)
         rc = ckpt_cat_commit(c, err);
+    if (ckpt_cat_again(c, rc, &attempt)) {
+        uint64_t failed = w->s->failed;
+        *w->s = before;
+        w->s->failed = failed;
+        w->n_claimed = claimed_before;
+        goto again;
+    }
     if (rc)
         ckpt_cat_rollback(c);
     for (size_t i = 0; i < n; i++) {
@@ -539,7 +666,7 @@ static int not_seen(struct walk *w, char **roots, size_t nroots, int64_t **out, 
             todo_ids[nt++] = w->todo[i].file_id;
     if (nt)
         qsort(todo_ids, nt, sizeof *todo_ids, cmp_i64);
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     int rc = ckpt_cat_prepare(w->c,
                               "SELECT id FROM files WHERE host = ?1 AND missing = 0 AND"
                               " (path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '/')"
@@ -551,11 +678,11 @@ static int not_seen(struct walk *w, char **roots, size_t nroots, int64_t **out, 
     }
     size_t cap = 0;
     for (size_t r = 0; r < nroots && !rc; r++) {
-        sqlite3_reset(q);
-        sqlite3_bind_text(q, 1, w->host, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, strcmp(roots[r], "/") == 0 ? "" : roots[r], -1, SQLITE_STATIC);
-        while (sqlite3_step(q) == SQLITE_ROW) {
-            int64_t id = sqlite3_column_int64(q, 0);
+        ckpt_st_reset(q);
+        ckpt_st_bind_text(q, 1, w->host);
+        ckpt_st_bind_text(q, 2, strcmp(roots[r], "/") == 0 ? "" : roots[r]);
+        while (ckpt_st_step(q) == CKPT_DB_ROW) {
+            int64_t id = ckpt_st_i64(q, 0);
             if (is_notseen(w->seen_ids, w->n_seen, id) || is_notseen(todo_ids, nt, id))
                 continue;
             if (*nout == cap) {
@@ -570,7 +697,7 @@ static int not_seen(struct walk *w, char **roots, size_t nroots, int64_t **out, 
             (*out)[(*nout)++] = id;
         }
     }
-    sqlite3_finalize(q);
+    ckpt_st_finalize(q);
     free(todo_ids);
     if (!rc && *nout)
         qsort(*out, *nout, sizeof **out, cmp_i64);
@@ -606,7 +733,9 @@ int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n
             rc = ckpt_error_setf(err, errno == ENOENT ? CKPT_E_NOTFOUND : CKPT_E_IO, paths[i],
                                  "cannot scan: %s", strerror(errno));
     }
-    if (!rc)
+    if (!rc && ckpt_cat_is_pg(c))
+        rc = prefetch(&w, roots, n, err);
+    else if (!rc)
         rc = ckpt_cat_prepare(c,
                               "SELECT id, size, mtime_ns, dev, ino, missing FROM files"
                               " WHERE host = ? AND path = ?",
@@ -626,7 +755,7 @@ int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n
         if (rc == CKPT_E_NOMEM)
             ckpt_error_set(err, rc, "out of memory");
     }
-    sqlite3_finalize(w.lookup);
+    ckpt_st_finalize(w.lookup);
     int64_t *notseen = NULL;
     size_t n_notseen = 0;
     if (!rc)
@@ -645,9 +774,10 @@ int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n
         i = k;
     }
     /* what was not seen is missing: the records stay */
-    if (!rc && n_notseen) {
+    for (int attempt = 0; !rc && n_notseen;) {
+        uint64_t missing_before = stats->missing;
         rc = ckpt_cat_begin(c, err);
-        sqlite3_stmt *q = NULL;
+        struct ckpt_st *q = NULL;
         if (!rc)
             rc = ckpt_cat_prepare(c, "UPDATE files SET missing = 1 WHERE id = ?", &q, err);
         for (size_t i = 0; i < n_notseen && !rc; i++) {
@@ -656,19 +786,25 @@ int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n
                 claimed |= w.claimed[k] == notseen[i];
             if (claimed)
                 continue;
-            sqlite3_reset(q);
-            sqlite3_bind_int64(q, 1, notseen[i]);
-            int s = sqlite3_step(q);
-            if (s != SQLITE_DONE)
+            ckpt_st_reset(q);
+            ckpt_st_bind_i64(q, 1, notseen[i]);
+            int s = ckpt_st_step(q);
+            if (s != CKPT_DB_DONE)
                 rc = ckpt_cat_sqlerr(c, s, "marking missing files", err);
             else
                 stats->missing++;
         }
-        sqlite3_finalize(q);
+        ckpt_st_finalize(q);
         if (!rc)
             rc = ckpt_cat_commit(c, err);
+        if (ckpt_cat_again(c, rc, &attempt)) {
+            stats->missing = missing_before;
+            rc = CKPT_OK;
+            continue;
+        }
         if (rc)
             ckpt_cat_rollback(c);
+        break;
     }
     if (!rc && !w.o->no_hash && !w.o->no_lineage)
         rc = ckpt_cat_lineage_suggest(c, start_ns, err); /* lineage findings as suggestions */
@@ -680,12 +816,12 @@ int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n
        failure (no room for the copy) leaves the catalog as it was. */
     uint64_t wrote = stats->added + stats->changed + stats->moved;
     if (!rc && wrote >= COMPACT_MIN) {
-        sqlite3_stmt *q;
+        struct ckpt_st *q;
         int64_t models = -1;
         if (ckpt_cat_prepare(c, "SELECT count(*) FROM models", &q, NULL) == CKPT_OK) {
-            if (sqlite3_step(q) == SQLITE_ROW)
-                models = sqlite3_column_int64(q, 0);
-            sqlite3_finalize(q);
+            if (ckpt_st_step(q) == CKPT_DB_ROW)
+                models = ckpt_st_i64(q, 0);
+            ckpt_st_finalize(q);
         }
         if (models >= 0 && wrote * 4 >= (uint64_t)models &&
             ckpt_catalog_compact(c, NULL) != CKPT_OK && w.o->log)
@@ -707,6 +843,9 @@ int ckpt_catalog_scan(struct ckpt_catalog *c, const char *const *paths, size_t n
     free(w.files);
     free(w.seen_ids);
     free(w.claimed);
+    for (size_t i = 0; i < w.n_known; i++)
+        free(w.known[i].path);
+    free(w.known);
     free(notseen);
     for (size_t i = 0; i < n; i++)
         free(roots[i]);

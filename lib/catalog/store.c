@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "catalog/internal.h"
@@ -114,39 +115,49 @@ static int disk_full(const char *path)
 int ckpt_cat_sqlerr(struct ckpt_catalog *c, int rc, const char *what, struct ckpt_error *err)
 {
     const char *name = c && c->path ? c->path : "catalog";
-    const char *msg = c && c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc);
-    const char *ro = c && c->path && !c->readonly ? not_writable(c->path) : NULL;
-    if (ro && ((rc & 0xff) == SQLITE_CANTOPEN || (rc & 0xff) == SQLITE_READONLY ||
-               (rc & 0xff) == SQLITE_IOERR))
+    const char *msg = c && c->db ? c->db->ops->errmsg(c->db) : "out of memory";
+    if (c)
+        c->last_db_rc = rc;
+    int sqlite_file = c && c->path && !ckpt_db_is_pg_url(c->path);
+    const char *ro = sqlite_file && !c->readonly ? not_writable(c->path) : NULL;
+    if (ro && (rc == CKPT_DB_ECANTOPEN || rc == CKPT_DB_EREADONLY || rc == CKPT_DB_EIO))
         return ckpt_error_setf(err, CKPT_E_IO, name,
                                "catalog is read-only here (%s, while %s): nothing was changed; "
                                "commands that only read it still work",
                                ro, what);
-    if (c && c->path && ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN) &&
-        disk_full(c->path))
-        rc = SQLITE_FULL;
-    switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
+    if (sqlite_file && (rc == CKPT_DB_EIO || rc == CKPT_DB_ECANTOPEN) && disk_full(c->path))
+        rc = CKPT_DB_EFULL;
+    switch (rc) {
+    case CKPT_DB_EBUSY:
         return ckpt_error_setf(err, CKPT_E_IO, name,
                                "database is locked by another process (%s); try again when it "
                                "has finished",
                                what);
-    case SQLITE_READONLY:
+    case CKPT_DB_EREADONLY:
         return ckpt_error_setf(err, CKPT_E_IO, name,
-                               "database is read-only (%s): check the file's and its folder's "
-                               "permissions",
+                               c && c->db && c->db->kind == CKPT_DB_PG
+                                   ? "database is read-only (%s): check the user's privileges"
+                                   : "database is read-only (%s): check the file's and its "
+                                     "folder's permissions",
                                what);
-    case SQLITE_FULL:
+    case CKPT_DB_EFULL:
         return ckpt_error_setf(err, CKPT_E_IO, name,
                                "disk full while %s; nothing of this change was recorded", what);
-    case SQLITE_CANTOPEN:
+    case CKPT_DB_ECANTOPEN:
         return ckpt_error_setf(err, CKPT_E_IO, name, "cannot open the database (%s)", msg);
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
+    case CKPT_DB_ECORRUPT:
         return ckpt_error_setf(err, CKPT_E_FORMAT, name, "not a valid catalog database (%s)", msg);
-    case SQLITE_IOERR:
+    case CKPT_DB_EIO:
         return ckpt_error_setf(err, CKPT_E_IO, name, "I/O error while %s (%s)", what, msg);
+    case CKPT_DB_ECONN:
+        return ckpt_error_setf(err, CKPT_E_IO, name,
+                               "connection to the database lost while %s (%s); nothing of the "
+                               "unfinished change was recorded",
+                               what, msg);
+    case CKPT_DB_ERETRY:
+        return ckpt_error_setf(err, CKPT_E_IO, name,
+                               "%s conflicted with another change too many times (%s); try again",
+                               what, msg);
     default:
         return ckpt_error_setf(err, CKPT_E_IO, name, "%s: %s", what, msg);
     }
@@ -154,100 +165,66 @@ int ckpt_cat_sqlerr(struct ckpt_catalog *c, int rc, const char *what, struct ckp
 
 int ckpt_cat_exec(struct ckpt_catalog *c, const char *sql, struct ckpt_error *err)
 {
-    int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "writing", err);
+    int rc = ckpt_db_exec(c->db, sql);
+    return rc == CKPT_DB_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "writing", err);
 }
 
-int ckpt_cat_prepare(struct ckpt_catalog *c, const char *sql, sqlite3_stmt **st,
+int ckpt_cat_prepare(struct ckpt_catalog *c, const char *sql, struct ckpt_st **st,
                      struct ckpt_error *err)
 {
-    int rc = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
-    return rc == SQLITE_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "preparing a query", err);
+    int rc = ckpt_db_prepare(c->db, sql, st);
+    return rc == CKPT_DB_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "preparing a query", err);
 }
 
 int ckpt_cat_begin(struct ckpt_catalog *c, struct ckpt_error *err)
 {
-    /* IMMEDIATE: take the write lock now (waiting up to the busy timeout) rather than failing
-       halfway through the change */
-    int rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    return rc == SQLITE_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "starting a change", err);
+    c->last_db_rc = 0;
+    int rc = ckpt_db_exec(c->db, ckpt_db_sql(c->db, CKPT_SQL_BEGIN_WRITE));
+    return rc == CKPT_DB_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "starting a change", err);
 }
 
 int ckpt_cat_commit(struct ckpt_catalog *c, struct ckpt_error *err)
 {
-    int rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
-    return rc == SQLITE_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "committing", err);
+    int rc = ckpt_db_exec(c->db, "COMMIT");
+    return rc == CKPT_DB_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "committing", err);
 }
 
 int ckpt_catalog_read_begin(struct ckpt_catalog *c, struct ckpt_error *err)
 {
-    /* a deferred transaction: one read lock and one snapshot for many statements, instead of
-       a lock taken and dropped around each (measured: a fifth of a 440-row list) */
-    int rc = sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
-    return rc == SQLITE_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "starting a read", err);
+    int rc = ckpt_db_exec(c->db, ckpt_db_sql(c->db, CKPT_SQL_BEGIN_READ));
+    return rc == CKPT_DB_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "starting a read", err);
 }
 
 void ckpt_catalog_read_end(struct ckpt_catalog *c)
 {
-    if (!sqlite3_get_autocommit(c->db))
-        sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+    if (c->db->ops->in_txn(c->db))
+        ckpt_db_exec(c->db, "COMMIT");
 }
 
 void ckpt_cat_rollback(struct ckpt_catalog *c)
 {
-    if (!sqlite3_get_autocommit(c->db))
-        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    if (c->db->ops->in_txn(c->db))
+        ckpt_db_exec(c->db, "ROLLBACK");
 }
 
-char *ckpt_cat_coldup(sqlite3_stmt *st, int col)
+int ckpt_cat_again(struct ckpt_catalog *c, int rc, int *attempt)
 {
-    const unsigned char *t = sqlite3_column_text(st, col);
-    return t ? strdup((const char *)t) : NULL;
+    if (!rc || c->last_db_rc != CKPT_DB_ERETRY || *attempt >= 8)
+        return 0;
+    ckpt_cat_rollback(c);
+    (*attempt)++;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long ms = (2L << *attempt) + (long)((unsigned long)ts.tv_nsec % (4UL << *attempt));
+    struct timespec nap = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&nap, NULL);
+    return 1;
 }
 
-void ckpt_cat_bind_text(sqlite3_stmt *st, int i, const char *s)
+char *ckpt_cat_coldup(struct ckpt_st *st, int col)
 {
-    if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-/* 1 when a -wal file with content is beside the catalog */
-static int wal_pending(const char *path)
-{
-    char wal[4200];
-    struct stat st;
-    snprintf(wal, sizeof wal, "%s-wal", path);
-    return stat(wal, &st) == 0 && st.st_size > 0;
-}
-
-/* 1 when the schema can be read through this connection */
-static int wal_readable(sqlite3 *db)
-{
-    return sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) == SQLITE_OK;
-}
-
-static int open_immutable(const char *path, sqlite3 **db)
-{
-    /* the path goes into a URI: '?' and '#' (and '%') in it must be escaped */
-    struct ckpt_buf b = {0};
-    ckpt_buf_puts(&b, "file:");
-    for (const char *p = path; *p; p++) {
-        if (*p == '?' || *p == '#' || *p == '%')
-            ckpt_buf_printf(&b, "%%%02X", (unsigned char)*p);
-        else
-            ckpt_buf_putc(&b, *p);
-    }
-    ckpt_buf_puts(&b, "?immutable=1");
-    if (b.oom) {
-        ckpt_buf_free(&b);
-        return SQLITE_NOMEM;
-    }
-    int rc = sqlite3_open_v2(ckpt_buf_cstr(&b), db,
-                             SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
-    ckpt_buf_free(&b);
-    return rc;
+    const char *t = ckpt_st_text(st, col);
+    return t ? strdup(t) : NULL;
 }
 
 int ckpt_catalog_open(struct ckpt_catalog **out, const char *path, unsigned flags,
@@ -255,12 +232,29 @@ int ckpt_catalog_open(struct ckpt_catalog **out, const char *path, unsigned flag
 {
     *out = NULL;
     struct ckpt_catalog *c = calloc(1, sizeof *c);
-    if (!c || !(c->path = strdup(path))) {
+    int pg = ckpt_db_is_pg_url(path);
+    if (!c || !(c->path = pg ? ckpt_db_mask_url(path) : strdup(path))) {
         free(c);
         return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
     }
     c->readonly = (flags & CKPT_CATALOG_READONLY) != 0;
     int rc;
+    if (pg) {
+        int src = ckpt_db_pg_open(path, c->readonly, &c->db);
+        if (src != CKPT_DB_OK) {
+            rc = ckpt_cat_sqlerr(c, src, "connecting", err);
+            goto fail;
+        }
+        if (c->readonly && ckpt_catalog_schema_version(c) == 0) {
+            rc = ckpt_error_setf(err, CKPT_E_NOTFOUND, c->path,
+                                 "no catalog here yet (run 'ckptdb scan FOLDER' first)");
+            goto fail;
+        }
+        if ((rc = ckpt_cat_migrate(c, err)))
+            goto fail;
+        *out = c;
+        return CKPT_OK;
+    }
     if (c->readonly) {
         if (access(path, F_OK) != 0) {
             rc = ckpt_error_setf(err, CKPT_E_NOTFOUND, path,
@@ -270,38 +264,11 @@ int ckpt_catalog_open(struct ckpt_catalog **out, const char *path, unsigned flag
     } else if ((rc = make_parent(path, err))) {
         goto fail;
     }
-    int sflags = c->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    int src = sqlite3_open_v2(path, &c->db, sflags | SQLITE_OPEN_NOMUTEX, NULL);
-    if (src == SQLITE_OK && c->readonly && !wal_readable(c->db) && !wal_pending(path)) {
-        /* a WAL catalog whose -shm file cannot be created (read-only media, a full disk) and
-           with no -wal content: the file holds every record and nobody can be writing it
-           there, so read it as immutable */
-        sqlite3_close_v2(c->db);
-        c->db = NULL;
-        src = open_immutable(path, &c->db);
-    }
-    if (src != SQLITE_OK) {
+    int src = ckpt_db_sqlite_open(path, c->readonly, &c->db);
+    if (src != CKPT_DB_OK) {
         rc = ckpt_cat_sqlerr(c, src, "opening", err);
         goto fail;
     }
-    sqlite3_extended_result_codes(c->db, 0);
-    const char *bt = getenv("CKPTDB_BUSY_TIMEOUT_MS");
-    sqlite3_busy_timeout(c->db, bt && *bt ? atoi(bt) : 5000);
-    /* WAL: readers never block the writer (a list while a scan runs); synchronous=NORMAL is
-       durable across process kills (only a power loss can drop the last commits) */
-    if (!c->readonly) {
-        src = sqlite3_exec(c->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
-        if (src != SQLITE_OK) {
-            rc = ckpt_cat_sqlerr(c, src, "opening", err);
-            goto fail;
-        }
-    }
-    /* mmap: reading thousands of records costs memory copies, not a pread per page */
-    if ((rc = ckpt_cat_exec(c,
-                            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
-                            " PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32768",
-                            err)))
-        goto fail;
     if (c->readonly && ckpt_catalog_schema_version(c) >= 0 &&
         ckpt_catalog_schema_version(c) < ckpt_catalog_schema_current() && access(path, W_OK) == 0) {
         /* an older catalog opened by a reading command (a list right after an upgrade):
@@ -324,15 +291,15 @@ void ckpt_catalog_close(struct ckpt_catalog *c)
 {
     if (!c)
         return;
-    sqlite3_finalize(c->st_model);
+    ckpt_st_finalize(c->st_model);
     for (size_t i = 0; i < sizeof c->st_one / sizeof c->st_one[0]; i++)
-        sqlite3_finalize(c->st_one[i]);
+        ckpt_st_finalize(c->st_one[i]);
     for (size_t i = 0; i < sizeof c->st_batch / sizeof c->st_batch[0]; i++)
-        sqlite3_finalize(c->st_batch[i]);
+        ckpt_st_finalize(c->st_batch[i]);
     for (size_t i = 0; i < sizeof c->cache_st / sizeof c->cache_st[0]; i++)
-        sqlite3_finalize(c->cache_st[i]);
+        ckpt_st_finalize(c->cache_st[i]);
     if (c->db)
-        sqlite3_close_v2(c->db);
+        c->db->ops->close(c->db);
     free(c->path);
     free(c);
 }
@@ -341,29 +308,22 @@ int ckpt_catalog_compact(struct ckpt_catalog *c, struct ckpt_error *err)
 {
     if (c->readonly)
         return ckpt_error_setf(err, CKPT_E_ARG, c->path, "catalog opened read-only");
-    int rc = sqlite3_exec(c->db, "VACUUM", NULL, NULL, NULL);
-    return rc == SQLITE_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "compacting", err);
+    int rc = ckpt_db_exec(c->db, "VACUUM");
+    return rc == CKPT_DB_OK ? CKPT_OK : ckpt_cat_sqlerr(c, rc, "compacting", err);
 }
 
 int ckpt_catalog_integrity(struct ckpt_catalog *c, struct ckpt_error *err)
 {
-    sqlite3_stmt *st;
-    int rc = ckpt_cat_prepare(c, "PRAGMA integrity_check", &st, err);
-    if (rc)
-        return rc;
-    int s = sqlite3_step(st);
-    const char *t = s == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
-    if (t && strcmp(t, "ok") == 0)
-        rc = CKPT_OK;
-    else if (t)
-        rc = ckpt_error_setf(err, CKPT_E_FORMAT, c->path, "integrity check: %s", t);
-    else
-        rc = ckpt_cat_sqlerr(c, s, "checking integrity", err);
-    sqlite3_finalize(st);
-    return rc;
+    char msg[512] = "";
+    int rc = c->db->ops->integrity(c->db, msg, sizeof msg);
+    if (rc == 0)
+        return CKPT_OK;
+    if (rc == 1)
+        return ckpt_error_setf(err, CKPT_E_FORMAT, c->path, "integrity check: %s", msg);
+    return ckpt_cat_sqlerr(c, rc, "checking integrity", err);
 }
 
-int ckpt_cat_cached(struct ckpt_catalog *c, const char *sql, sqlite3_stmt **st,
+int ckpt_cat_cached(struct ckpt_catalog *c, const char *sql, struct ckpt_st **st,
                     struct ckpt_error *err)
 {
     size_t n = sizeof c->cache_st / sizeof c->cache_st[0], i = 0;
@@ -372,19 +332,23 @@ int ckpt_cat_cached(struct ckpt_catalog *c, const char *sql, sqlite3_stmt **st,
     if (i == n)
         return ckpt_error_set(err, CKPT_E_LIMIT, "%s: more than %zu cached statements", c->path, n);
     if (!c->cache_sql[i]) {
-        int rc =
-            sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->cache_st[i], NULL);
-        if (rc != SQLITE_OK)
-            return ckpt_cat_sqlerr(c, rc, "preparing a query", err);
+        int rc = ckpt_cat_prepare(c, sql, &c->cache_st[i], err);
+        if (rc)
+            return rc;
         c->cache_sql[i] = sql;
     }
-    sqlite3_reset(c->cache_st[i]);
-    sqlite3_clear_bindings(c->cache_st[i]);
+    ckpt_st_reset(c->cache_st[i]);
     *st = c->cache_st[i];
     return CKPT_OK;
 }
 
 int ckpt_cat_fts_refresh(struct ckpt_catalog *c, int64_t model_id, struct ckpt_error *err)
+{
+    return ckpt_cat_fts_refresh_new(c, model_id, 0, err);
+}
+
+int ckpt_cat_fts_refresh_new(struct ckpt_catalog *c, int64_t model_id, int created,
+                             struct ckpt_error *err)
 {
     static const char *const sql[] = {
         "DELETE FROM model_fts WHERE rowid = ?1",
@@ -398,16 +362,80 @@ int ckpt_cat_fts_refresh(struct ckpt_catalog *c, int64_t model_id, struct ckpt_e
         "       FROM files f WHERE f.model_id = m.id)\n"
         "  FROM models m WHERE m.id = ?1",
     };
-    for (size_t i = 0; i < 2; i++) {
-        sqlite3_stmt *st;
+    for (size_t i = created ? 1 : 0; i < 2; i++) {
+        struct ckpt_st *st;
         int rc = ckpt_cat_cached(c, sql[i], &st, err);
         if (rc)
             return rc;
-        sqlite3_bind_int64(st, 1, model_id);
-        int s = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (s != SQLITE_DONE)
+        ckpt_st_bind_i64(st, 1, model_id);
+        int s = ckpt_st_step(st);
+        ckpt_st_reset(st);
+        if (s != CKPT_DB_DONE)
             return ckpt_cat_sqlerr(c, s, "updating the search index", err);
     }
+    return CKPT_OK;
+}
+
+int ckpt_cat_fts_rebuild(struct ckpt_catalog *c, struct ckpt_error *err)
+{
+    return ckpt_cat_exec(
+        c,
+        "DELETE FROM model_fts;\n"
+        "INSERT INTO model_fts(rowid, name, note, tags, trigger_words, description, metadata)\n"
+        "  SELECT m.id,\n"
+        "    m.name || ' ' || coalesce((SELECT group_concat(path, ' ') FROM files f\n"
+        "                              WHERE f.model_id = m.id), ''),\n"
+        "    m.note, (SELECT group_concat(tag, ' ') FROM tags t WHERE t.model_id = m.id),\n"
+        "    m.trigger_words, m.description,\n"
+        "    (SELECT group_concat(coalesce(metadata, '') || ' ' || coalesce(site_tags, ''), ' ')\n"
+        "       FROM files f WHERE f.model_id = m.id)\n"
+        "  FROM models m",
+        err);
+}
+
+char *ckpt_catalog_display_name(const char *path)
+{
+    return ckpt_db_is_pg_url(path) ? ckpt_db_mask_url(path) : strdup(path ? path : "");
+}
+
+int ckpt_catalog_is_remote(const char *path)
+{
+    return ckpt_db_is_pg_url(path);
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    return h ^ (v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2));
+}
+
+int ckpt_catalog_changes(struct ckpt_catalog *c, uint64_t *n, struct ckpt_error *err)
+{
+    uint64_t h = 1469598103934665603ull;
+    if (ckpt_cat_is_pg(c)) {
+        struct ckpt_st *q;
+        int rc = ckpt_cat_prepare(c, "SELECT last_value FROM ckpt_changes", &q, err);
+        if (rc)
+            return rc;
+        int s = ckpt_st_step(q);
+        if (s == CKPT_DB_ROW)
+            h = mix(h, (uint64_t)ckpt_st_i64(q, 0));
+        ckpt_st_finalize(q);
+        if (s != CKPT_DB_ROW)
+            return ckpt_cat_sqlerr(c, s, "reading the change counter", err);
+        *n = h;
+        return CKPT_OK;
+    }
+    static const char *const suffix[] = {"", "-wal"};
+    char p[4200];
+    for (size_t i = 0; i < 2; i++) {
+        struct stat st;
+        snprintf(p, sizeof p, "%s%s", c->path, suffix[i]);
+        if (stat(p, &st) == 0) {
+            h = mix(h, (uint64_t)st.st_size);
+            h = mix(h, (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec);
+            h = mix(h, (uint64_t)st.st_ino);
+        }
+    }
+    *n = h;
     return CKPT_OK;
 }

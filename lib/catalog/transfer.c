@@ -139,12 +139,12 @@ int ckpt_catalog_export(struct ckpt_catalog *c, enum ckpt_export_format f, struc
 
 /* ---- import -------------------------------------------------------------------------------- */
 
-static int bind_field(sqlite3_stmt *q, int i, json_t *v)
+static int bind_field(struct ckpt_st *q, int i, json_t *v)
 {
     if (!v || json_is_null(v)) {
-        sqlite3_bind_null(q, i);
+        ckpt_st_bind_null(q, i);
     } else if (json_is_string(v)) {
-        sqlite3_bind_text(q, i, json_string_value(v), (int)json_string_length(v), SQLITE_TRANSIENT);
+        ckpt_st_bind_text(q, i, json_string_value(v));
     } else if (json_is_array(v)) {
         struct ckpt_buf b = {0};
         size_t k;
@@ -158,9 +158,9 @@ static int bind_field(sqlite3_stmt *q, int i, json_t *v)
             ckpt_buf_puts(&b, json_string_value(e));
         }
         if (b.len)
-            sqlite3_bind_text(q, i, ckpt_buf_cstr(&b), -1, SQLITE_TRANSIENT);
+            ckpt_st_bind_text(q, i, ckpt_buf_cstr(&b));
         else
-            sqlite3_bind_null(q, i);
+            ckpt_st_bind_null(q, i);
         ckpt_buf_free(&b);
     } else {
         return -1;
@@ -253,7 +253,7 @@ int ckpt_catalog_import(struct ckpt_catalog *c, const char *text, size_t len,
         for (char *p = lower; *p; p++)
             if (*p >= 'A' && *p <= 'F')
                 *p = (char)(*p - 'A' + 'a');
-        sqlite3_stmt *q;
+        struct ckpt_st *q;
         /* several models can share a sha256 (copies): the one at the record's path, else the
            one with the record's name, else all of them */
         if ((rc = ckpt_cat_prepare(c,
@@ -266,17 +266,17 @@ int ckpt_catalog_import(struct ckpt_catalog *c, const char *text, size_t len,
                                    " same_name)))",
                                    &q, err)))
             break;
-        sqlite3_bind_text(q, 1, lower, -1, SQLITE_TRANSIENT);
-        ckpt_cat_bind_text(q, 2, json_string_value(json_object_get(rec, "path")));
-        ckpt_cat_bind_text(q, 3, json_string_value(json_object_get(rec, "name")));
+        ckpt_st_bind_text(q, 1, lower);
+        ckpt_st_bind_text(q, 2, json_string_value(json_object_get(rec, "path")));
+        ckpt_st_bind_text(q, 3, json_string_value(json_object_get(rec, "name")));
         int64_t ids[64];
         char *measured_eco[64];
         size_t n = 0;
-        while (sqlite3_step(q) == SQLITE_ROW && n < 64) {
+        while (ckpt_st_step(q) == CKPT_DB_ROW && n < 64) {
             measured_eco[n] = ckpt_cat_coldup(q, 1);
-            ids[n++] = sqlite3_column_int64(q, 0);
+            ids[n++] = ckpt_st_i64(q, 0);
         }
-        sqlite3_finalize(q);
+        ckpt_st_finalize(q);
         if (!n) {
             st->unmatched++;
             continue;
@@ -292,36 +292,36 @@ int ckpt_catalog_import(struct ckpt_catalog *c, const char *text, size_t len,
                                        " ecosystem = ?13 WHERE id = ?1",
                                        &q, err)))
                 break;
-            sqlite3_bind_int64(q, 1, ids[k]);
+            ckpt_st_bind_i64(q, 1, ids[k]);
             static const char *const fields[] = {"name",     "origin", "output",    "realism",
                                                  "subjects", "source", "source_url"};
             for (int f = 0; f < 7; f++)
                 bind_field(q, 2 + f, json_object_get(rec, fields[f]));
             json_t *r = json_object_get(rec, "rating");
             if (json_is_integer(r))
-                sqlite3_bind_int64(q, 9, json_integer_value(r));
+                ckpt_st_bind_i64(q, 9, json_integer_value(r));
             bind_field(q, 10, json_object_get(rec, "note"));
             bind_field(q, 11, json_object_get(rec, "trigger_words"));
             json_t *s = json_object_get(rec, "settings");
             char *stext = json_is_object(s) ? json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-            ckpt_cat_bind_text(q, 12, stext);
+            ckpt_st_bind_text(q, 12, stext);
             /* the ecosystem is chosen only where it differs from what the file measured */
             const char *ev = json_string_value(eco);
             if (ev && !(measured_eco[k] && strcmp(ev, measured_eco[k]) == 0))
-                sqlite3_bind_text(q, 13, ev, -1, SQLITE_TRANSIENT);
-            int s2 = sqlite3_step(q);
-            sqlite3_finalize(q);
+                ckpt_st_bind_text(q, 13, ev);
+            int s2 = ckpt_st_step(q);
+            ckpt_st_finalize(q);
             free(stext);
-            if (s2 != SQLITE_DONE) {
+            if (s2 != CKPT_DB_DONE) {
                 rc = ckpt_cat_sqlerr(c, s2, "importing", err);
                 break;
             }
             /* tags: the export's set replaces the model's */
             if ((rc = ckpt_cat_prepare(c, "DELETE FROM tags WHERE model_id = ?", &q, err)))
                 break;
-            sqlite3_bind_int64(q, 1, ids[k]);
-            sqlite3_step(q);
-            sqlite3_finalize(q);
+            ckpt_st_bind_i64(q, 1, ids[k]);
+            ckpt_st_step(q);
+            ckpt_st_finalize(q);
             json_t *tags = json_object_get(rec, "tags");
             size_t t;
             json_t *tag;
@@ -330,12 +330,13 @@ int ckpt_catalog_import(struct ckpt_catalog *c, const char *text, size_t len,
                 if (!json_is_string(tag))
                     continue;
                 if ((rc = ckpt_cat_prepare(
-                         c, "INSERT OR IGNORE INTO tags(model_id, tag) VALUES(?, ?)", &q, err)))
+                         c, "INSERT INTO tags(model_id, tag) VALUES(?, ?) ON CONFLICT DO NOTHING",
+                         &q, err)))
                     break;
-                sqlite3_bind_int64(q, 1, ids[k]);
-                sqlite3_bind_text(q, 2, json_string_value(tag), -1, SQLITE_TRANSIENT);
-                sqlite3_step(q);
-                sqlite3_finalize(q);
+                ckpt_st_bind_i64(q, 1, ids[k]);
+                ckpt_st_bind_text(q, 2, json_string_value(tag));
+                ckpt_st_step(q);
+                ckpt_st_finalize(q);
             }
             if (!rc)
                 rc = ckpt_cat_fts_refresh(c, ids[k], err);

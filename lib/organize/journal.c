@@ -39,7 +39,7 @@ int org_journal_last(struct ckpt_catalog *c, int undoable, struct org_run *run,
                      struct ckpt_error *err)
 {
     memset(run, 0, sizeof *run);
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     int rc = ckpt_cat_prepare(
         c,
         undoable ? "SELECT id, mode, state, into_dir FROM organize_runs WHERE host = ? AND"
@@ -50,80 +50,80 @@ int org_journal_last(struct ckpt_catalog *c, int undoable, struct org_run *run,
         &q, err);
     if (rc)
         return rc;
-    sqlite3_bind_text(q, 1, ckpt_catalog_host(), -1, SQLITE_STATIC);
-    int s = sqlite3_step(q);
-    if (s == SQLITE_ROW) {
-        run->id = sqlite3_column_int64(q, 0);
-        run->mode = ckpt_org_mode_parse((const char *)sqlite3_column_text(q, 1));
+    ckpt_st_bind_text(q, 1, ckpt_catalog_host());
+    int s = ckpt_st_step(q);
+    if (s == CKPT_DB_ROW) {
+        run->id = ckpt_st_i64(q, 0);
+        run->mode = ckpt_org_mode_parse(ckpt_st_text(q, 1));
         run->state = ckpt_cat_coldup(q, 2);
         run->into = ckpt_cat_coldup(q, 3);
         rc = run->state && run->into ? CKPT_OK : ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
-    } else if (s == SQLITE_DONE) {
+    } else if (s == CKPT_DB_DONE) {
         rc = ckpt_error_set(err, CKPT_E_NOTFOUND,
                             undoable ? "no organize run to undo" : "no unfinished organize run");
     } else {
         rc = ckpt_cat_sqlerr(c, s, "reading the organize journal", err);
     }
-    sqlite3_finalize(q);
+    ckpt_st_finalize(q);
     return rc;
 }
 
 int org_journal_load_steps(struct ckpt_catalog *c, struct org_run *run, struct ckpt_error *err)
 {
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     int rc = ckpt_cat_prepare(c,
                               "SELECT seq, file_id, model_id, role, is_dir, src, dst, sha256,"
                               " state FROM organize_steps WHERE run_id = ? ORDER BY seq",
                               &q, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(q, 1, run->id);
+    ckpt_st_bind_i64(q, 1, run->id);
     size_t cap = 0;
     int s;
-    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+    while ((s = ckpt_st_step(q)) == CKPT_DB_ROW) {
         if (run->n == cap) {
             cap = cap ? cap * 2 : 256;
             struct org_step *ns = realloc(run->steps, cap * sizeof *ns);
             if (!ns) {
-                sqlite3_finalize(q);
+                ckpt_st_finalize(q);
                 return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
             }
             run->steps = ns;
         }
         struct org_step *st = &run->steps[run->n++];
-        st->seq = sqlite3_column_int64(q, 0);
-        st->file_id = sqlite3_column_int64(q, 1);
-        st->model_id = sqlite3_column_int64(q, 2);
-        const char *role = (const char *)sqlite3_column_text(q, 3);
+        st->seq = ckpt_st_i64(q, 0);
+        st->file_id = ckpt_st_i64(q, 1);
+        st->model_id = ckpt_st_i64(q, 2);
+        const char *role = ckpt_st_text(q, 3);
         st->role = role && strcmp(role, "sidecar") == 0 ? ORG_ROLE_SIDECAR : ORG_ROLE_MODEL;
-        st->is_dir = sqlite3_column_int(q, 4);
+        st->is_dir = ckpt_st_int(q, 4);
         st->src = ckpt_cat_coldup(q, 5);
         st->dst = ckpt_cat_coldup(q, 6);
         st->sha256 = ckpt_cat_coldup(q, 7);
-        st->state = state_parse((const char *)sqlite3_column_text(q, 8));
+        st->state = state_parse(ckpt_st_text(q, 8));
         if (!st->src || !st->dst) {
-            sqlite3_finalize(q);
+            ckpt_st_finalize(q);
             return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
         }
     }
-    sqlite3_finalize(q);
-    return s == SQLITE_DONE ? CKPT_OK : ckpt_cat_sqlerr(c, s, "reading the organize journal", err);
+    ckpt_st_finalize(q);
+    return s == CKPT_DB_DONE ? CKPT_OK : ckpt_cat_sqlerr(c, s, "reading the organize journal", err);
 }
 
-static int insert_step(sqlite3_stmt *q, int64_t run, int64_t seq, const struct ckpt_org_item *it,
+static int insert_step(struct ckpt_st *q, int64_t run, int64_t seq, const struct ckpt_org_item *it,
                        const char *role, const char *src, const char *dst, const char *sha)
 {
-    sqlite3_reset(q);
-    sqlite3_bind_int64(q, 1, run);
-    sqlite3_bind_int64(q, 2, seq);
-    sqlite3_bind_int64(q, 3, it->file_id);
-    sqlite3_bind_int64(q, 4, it->model_id);
-    sqlite3_bind_text(q, 5, role, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 6, it->is_dir && strcmp(role, "model") == 0);
-    sqlite3_bind_text(q, 7, src, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 8, dst, -1, SQLITE_STATIC);
-    ckpt_cat_bind_text(q, 9, sha);
-    return sqlite3_step(q);
+    ckpt_st_reset(q);
+    ckpt_st_bind_i64(q, 1, run);
+    ckpt_st_bind_i64(q, 2, seq);
+    ckpt_st_bind_i64(q, 3, it->file_id);
+    ckpt_st_bind_i64(q, 4, it->model_id);
+    ckpt_st_bind_text(q, 5, role);
+    ckpt_st_bind_i64(q, 6, it->is_dir && strcmp(role, "model") == 0);
+    ckpt_st_bind_text(q, 7, src);
+    ckpt_st_bind_text(q, 8, dst);
+    ckpt_st_bind_text(q, 9, sha);
+    return ckpt_st_step(q);
 }
 
 int org_journal_create(struct ckpt_catalog *c, const struct ckpt_org_plan *p, int64_t *run_id,
@@ -137,7 +137,7 @@ int org_journal_create(struct ckpt_catalog *c, const struct ckpt_org_plan *p, in
         ckpt_cat_exec(c, "PRAGMA synchronous = NORMAL", NULL);
         return rc;
     }
-    sqlite3_stmt *q = NULL;
+    struct ckpt_st *q = NULL;
     /* an unfinished run is checked inside the write transaction: two organize processes cannot
        both start */
     struct org_run busy;
@@ -156,23 +156,24 @@ int org_journal_create(struct ckpt_catalog *c, const struct ckpt_org_plan *p, in
     clock_gettime(CLOCK_REALTIME, &ts);
     rc = ckpt_cat_prepare(c,
                           "INSERT INTO organize_runs(host, started_ns, into_dir, layout, mode,"
-                          " state) VALUES (?, ?, ?, ?, ?, 'applying')",
+                          " state) VALUES (?, ?, ?, ?, ?, 'applying') RETURNING id",
                           &q, err);
     if (rc)
         goto fail;
-    sqlite3_bind_text(q, 1, ckpt_catalog_host(), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
-    sqlite3_bind_text(q, 3, p->into, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 4, p->layout, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 5, ckpt_org_mode_name(p->mode), -1, SQLITE_STATIC);
-    int s = sqlite3_step(q);
-    sqlite3_finalize(q);
+    ckpt_st_bind_text(q, 1, ckpt_catalog_host());
+    ckpt_st_bind_i64(q, 2, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+    ckpt_st_bind_text(q, 3, p->into);
+    ckpt_st_bind_text(q, 4, p->layout);
+    ckpt_st_bind_text(q, 5, ckpt_org_mode_name(p->mode));
+    int s = ckpt_st_step(q);
+    if (s == CKPT_DB_ROW)
+        *run_id = ckpt_st_i64(q, 0);
+    ckpt_st_finalize(q);
     q = NULL;
-    if (s != SQLITE_DONE) {
+    if (s != CKPT_DB_ROW) {
         rc = ckpt_cat_sqlerr(c, s, "writing the organize journal", err);
         goto fail;
     }
-    *run_id = sqlite3_last_insert_rowid(c->db);
     rc = ckpt_cat_prepare(c,
                           "INSERT INTO organize_steps(run_id, seq, file_id, model_id, role,"
                           " is_dir, src, dst, sha256, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
@@ -181,19 +182,19 @@ int org_journal_create(struct ckpt_catalog *c, const struct ckpt_org_plan *p, in
     if (rc)
         goto fail;
     int64_t seq = 0;
-    s = SQLITE_DONE;
-    for (size_t i = 0; i < p->n && s == SQLITE_DONE; i++) {
+    s = CKPT_DB_DONE;
+    for (size_t i = 0; i < p->n && s == CKPT_DB_DONE; i++) {
         const struct ckpt_org_item *it = &p->items[i];
         if (it->status != CKPT_ORG_PLACE)
             continue;
         s = insert_step(q, *run_id, seq++, it, "model", it->from, it->to, it->sha256);
-        for (size_t k = 0; k < it->n_side && s == SQLITE_DONE; k++)
+        for (size_t k = 0; k < it->n_side && s == CKPT_DB_DONE; k++)
             s = insert_step(q, *run_id, seq++, it, "sidecar", it->side[k].from, it->side[k].to,
                             NULL);
     }
-    sqlite3_finalize(q);
+    ckpt_st_finalize(q);
     q = NULL;
-    if (s != SQLITE_DONE) {
+    if (s != CKPT_DB_DONE) {
         rc = ckpt_cat_sqlerr(c, s, "writing the organize journal", err);
         goto fail;
     }
@@ -204,7 +205,7 @@ int org_journal_create(struct ckpt_catalog *c, const struct ckpt_org_plan *p, in
     org_kill_point();
     return CKPT_OK;
 fail:
-    sqlite3_finalize(q);
+    ckpt_st_finalize(q);
     ckpt_cat_rollback(c);
     ckpt_cat_exec(c, "PRAGMA synchronous = NORMAL", NULL);
     return rc;
@@ -213,28 +214,28 @@ fail:
 int org_journal_set_run_state(struct ckpt_catalog *c, int64_t run_id, const char *state,
                               struct ckpt_error *err)
 {
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     int rc = ckpt_cat_prepare(c, "UPDATE organize_runs SET state = ? WHERE id = ?", &q, err);
     if (rc)
         return rc;
-    sqlite3_bind_text(q, 1, state, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, run_id);
-    int s = sqlite3_step(q);
-    sqlite3_finalize(q);
-    return s == SQLITE_DONE ? CKPT_OK : ckpt_cat_sqlerr(c, s, "writing the organize journal", err);
+    ckpt_st_bind_text(q, 1, state);
+    ckpt_st_bind_i64(q, 2, run_id);
+    int s = ckpt_st_step(q);
+    ckpt_st_finalize(q);
+    return s == CKPT_DB_DONE ? CKPT_OK : ckpt_cat_sqlerr(c, s, "writing the organize journal", err);
 }
 
 /* replace the sidecar path old by new in the file's sidecars JSON and the model's preview */
 static int move_sidecar_record(struct ckpt_catalog *c, const struct org_step *s, const char *old,
                                const char *new, struct ckpt_error *err)
 {
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     int rc = ckpt_cat_cached(c, "SELECT sidecars FROM files WHERE id = ?", &q, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(q, 1, s->file_id);
-    char *text = sqlite3_step(q) == SQLITE_ROW ? ckpt_cat_coldup(q, 0) : NULL;
-    sqlite3_reset(q);
+    ckpt_st_bind_i64(q, 1, s->file_id);
+    char *text = ckpt_st_step(q) == CKPT_DB_ROW ? ckpt_cat_coldup(q, 0) : NULL;
+    ckpt_st_reset(q);
     if (text) {
         json_t *o = json_loads(text, 0, NULL);
         free(text);
@@ -256,12 +257,12 @@ static int move_sidecar_record(struct ckpt_catalog *c, const struct org_step *s,
                 free(out);
                 return rc;
             }
-            sqlite3_bind_text(q, 1, out, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(q, 2, s->file_id);
-            int st = sqlite3_step(q);
-            sqlite3_reset(q);
+            ckpt_st_bind_text(q, 1, out);
+            ckpt_st_bind_i64(q, 2, s->file_id);
+            int st = ckpt_st_step(q);
+            ckpt_st_reset(q);
             free(out);
-            if (st != SQLITE_DONE)
+            if (st != CKPT_DB_DONE)
                 return ckpt_cat_sqlerr(c, st, "updating sidecar paths", err);
         }
     }
@@ -269,29 +270,29 @@ static int move_sidecar_record(struct ckpt_catalog *c, const struct org_step *s,
                          err);
     if (rc)
         return rc;
-    sqlite3_bind_text(q, 1, new, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, s->model_id);
-    sqlite3_bind_text(q, 3, old, -1, SQLITE_STATIC);
-    int st = sqlite3_step(q);
-    sqlite3_reset(q);
-    return st == SQLITE_DONE ? CKPT_OK : ckpt_cat_sqlerr(c, st, "updating the preview", err);
+    ckpt_st_bind_text(q, 1, new);
+    ckpt_st_bind_i64(q, 2, s->model_id);
+    ckpt_st_bind_text(q, 3, old);
+    int st = ckpt_st_step(q);
+    ckpt_st_reset(q);
+    return st == CKPT_DB_DONE ? CKPT_OK : ckpt_cat_sqlerr(c, st, "updating the preview", err);
 }
 
 int org_journal_mark(struct ckpt_catalog *c, int64_t run_id, int mode, const struct org_step *s,
                      int new_state, const char *note, struct ckpt_error *err)
 {
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     int rc = ckpt_cat_cached(
         c, "UPDATE organize_steps SET state = ?, note = ? WHERE run_id = ? AND seq = ?", &q, err);
     if (rc)
         return rc;
-    sqlite3_bind_text(q, 1, state_names[new_state], -1, SQLITE_STATIC);
-    ckpt_cat_bind_text(q, 2, note);
-    sqlite3_bind_int64(q, 3, run_id);
-    sqlite3_bind_int64(q, 4, s->seq);
-    int st = sqlite3_step(q);
-    sqlite3_reset(q);
-    if (st != SQLITE_DONE)
+    ckpt_st_bind_text(q, 1, state_names[new_state]);
+    ckpt_st_bind_text(q, 2, note);
+    ckpt_st_bind_i64(q, 3, run_id);
+    ckpt_st_bind_i64(q, 4, s->seq);
+    int st = ckpt_st_step(q);
+    ckpt_st_reset(q);
+    if (st != CKPT_DB_DONE)
         return ckpt_cat_sqlerr(c, st, "writing the organize journal", err);
     if (mode != CKPT_ORG_MOVE || (new_state != ORG_DONE && new_state != ORG_UNDONE))
         return CKPT_OK;
@@ -299,25 +300,30 @@ int org_journal_mark(struct ckpt_catalog *c, int64_t run_id, int mode, const str
     const char *was = new_state == ORG_DONE ? s->src : s->dst;
     if (s->role == ORG_ROLE_SIDECAR)
         return move_sidecar_record(c, s, was, now, err);
-    /* OR IGNORE: should another record already claim the path (a scan ran in between), the
+    /* NOT EXISTS: should another record already claim the path (a scan ran in between), the
        next scan sorts the two out by fingerprint; the move itself stands */
     rc = ckpt_cat_cached(c,
-                         "UPDATE OR IGNORE files SET path = ?1, dev = coalesce(?2, dev),"
-                         " ino = coalesce(?3, ino) WHERE id = ?4 AND path = ?5",
+                         "UPDATE files SET path = ?1, dev = coalesce(?2, dev),"
+                         " ino = coalesce(?3, ino) WHERE id = ?4 AND path = ?5 AND NOT EXISTS"
+                         " (SELECT 1 FROM files o WHERE o.host = files.host AND o.path = ?1"
+                         " AND o.id <> files.id)",
                          &q, err);
     if (rc)
         return rc;
     struct stat sb;
-    sqlite3_bind_text(q, 1, now, -1, SQLITE_STATIC);
+    ckpt_st_bind_text(q, 1, now);
     if (lstat(now, &sb) == 0) {
-        sqlite3_bind_int64(q, 2, (int64_t)sb.st_dev);
-        sqlite3_bind_int64(q, 3, (int64_t)sb.st_ino);
+        ckpt_st_bind_i64(q, 2, (int64_t)sb.st_dev);
+        ckpt_st_bind_i64(q, 3, (int64_t)sb.st_ino);
+    } else { /* the cached statement keeps the last call's values */
+        ckpt_st_bind_null(q, 2);
+        ckpt_st_bind_null(q, 3);
     }
-    sqlite3_bind_int64(q, 4, s->file_id);
-    sqlite3_bind_text(q, 5, was, -1, SQLITE_STATIC);
-    st = sqlite3_step(q);
-    sqlite3_reset(q);
-    return st == SQLITE_DONE ? CKPT_OK : ckpt_cat_sqlerr(c, st, "updating the file's path", err);
+    ckpt_st_bind_i64(q, 4, s->file_id);
+    ckpt_st_bind_text(q, 5, was);
+    st = ckpt_st_step(q);
+    ckpt_st_reset(q);
+    return st == CKPT_DB_DONE ? CKPT_OK : ckpt_cat_sqlerr(c, st, "updating the file's path", err);
 }
 
 int org_journal_refresh_models(struct ckpt_catalog *c, const int64_t *ids, size_t n,

@@ -254,13 +254,13 @@ static void split_name(const char *base, int is_dir, size_t *stem)
 /* sha256 of the catalogued file at path, or NULL */
 static char *catalog_sha(struct planner *pl, const char *path)
 {
-    sqlite3_stmt *q;
+    struct ckpt_st *q;
     if (ckpt_cat_prepare(pl->c, "SELECT sha256 FROM files WHERE host = ? AND path = ?", &q, NULL))
         return NULL;
-    sqlite3_bind_text(q, 1, ckpt_catalog_host(), -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, path, -1, SQLITE_STATIC);
-    char *s = sqlite3_step(q) == SQLITE_ROW ? ckpt_cat_coldup(q, 0) : NULL;
-    sqlite3_finalize(q);
+    ckpt_st_bind_text(q, 1, ckpt_catalog_host());
+    ckpt_st_bind_text(q, 2, path);
+    char *s = ckpt_st_step(q) == CKPT_DB_ROW ? ckpt_cat_coldup(q, 0) : NULL;
+    ckpt_st_finalize(q);
     return s;
 }
 
@@ -543,7 +543,7 @@ int ckpt_organize_plan(struct ckpt_catalog *c, const struct ckpt_org_options *o,
         return rc;
     struct planner pl = {.c = c, .o = o};
     char **roots = calloc(o->n_only + 1, sizeof *roots);
-    sqlite3_stmt *q = NULL;
+    struct ckpt_st *q = NULL;
     pl.p = calloc(1, sizeof *pl.p);
     if (!pl.p || !roots) {
         rc = ckpt_error_set(err, CKPT_E_NOMEM, "organize: out of memory");
@@ -572,18 +572,18 @@ int ckpt_organize_plan(struct ckpt_catalog *c, const struct ckpt_org_options *o,
         &q, err);
     if (rc)
         goto fail;
-    sqlite3_bind_text(q, 1, ckpt_catalog_host(), -1, SQLITE_STATIC);
+    ckpt_st_bind_text(q, 1, ckpt_catalog_host());
     struct ckpt_org_plan *p = pl.p;
     int s;
-    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-        const char *path = (const char *)sqlite3_column_text(q, 2);
+    while ((s = ckpt_st_step(q)) == CKPT_DB_ROW) {
+        const char *path = ckpt_st_text(q, 2);
         if (!path)
             continue;
         if (smap_put(&pl.catalogued, path, (void *)1) != CKPT_OK) {
             rc = ckpt_error_set(err, CKPT_E_NOMEM, "organize: out of memory");
             goto fail;
         }
-        if (sqlite3_column_int(q, 6) || path[0] != '/' || !under(path, roots, o->n_only))
+        if (ckpt_st_int(q, 6) || path[0] != '/' || !under(path, roots, o->n_only))
             continue;
         if (p->n == pl.cap) {
             pl.cap = pl.cap ? pl.cap * 2 : 256;
@@ -596,11 +596,11 @@ int ckpt_organize_plan(struct ckpt_catalog *c, const struct ckpt_org_options *o,
         }
         struct ckpt_org_item *it = &p->items[p->n++];
         memset(it, 0, sizeof *it);
-        it->file_id = sqlite3_column_int64(q, 0);
-        it->model_id = sqlite3_column_int64(q, 1);
+        it->file_id = ckpt_st_i64(q, 0);
+        it->model_id = ckpt_st_i64(q, 1);
         it->from = strdup(path);
-        it->is_dir = sqlite3_column_int(q, 3);
-        it->size = (uint64_t)sqlite3_column_int64(q, 4);
+        it->is_dir = ckpt_st_int(q, 3);
+        it->size = (uint64_t)ckpt_st_i64(q, 4);
         it->sha256 = ckpt_cat_coldup(q, 5);
         it->name = ckpt_cat_coldup(q, 15);
         if (!it->from) {
@@ -608,25 +608,25 @@ int ckpt_organize_plan(struct ckpt_catalog *c, const struct ckpt_org_options *o,
             goto fail;
         }
         struct ckpt_model m = {0};
-        m.kind = (char *)sqlite3_column_text(q, 7);
-        m.family = (char *)sqlite3_column_text(q, 8);
-        m.ecosystem = (char *)sqlite3_column_text(q, 9);
-        m.origin = (char *)sqlite3_column_text(q, 10);
-        m.output = (char *)sqlite3_column_text(q, 11);
-        m.realism = (char *)sqlite3_column_text(q, 12);
-        m.subjects = (char *)sqlite3_column_text(q, 13);
-        m.source = (char *)sqlite3_column_text(q, 14);
-        m.name = (char *)sqlite3_column_text(q, 15);
+        m.kind = (char *)ckpt_st_text(q, 7);
+        m.family = (char *)ckpt_st_text(q, 8);
+        m.ecosystem = (char *)ckpt_st_text(q, 9);
+        m.origin = (char *)ckpt_st_text(q, 10);
+        m.output = (char *)ckpt_st_text(q, 11);
+        m.realism = (char *)ckpt_st_text(q, 12);
+        m.subjects = (char *)ckpt_st_text(q, 13);
+        m.source = (char *)ckpt_st_text(q, 14);
+        m.name = (char *)ckpt_st_text(q, 15);
         /* it->to holds the relative folder until plan_one */
         if ((rc = ckpt_layout_expand(lay, &m, &it->to, err)) != CKPT_OK)
             goto fail;
     }
-    if (s != SQLITE_DONE) {
+    if (s != CKPT_DB_DONE) {
         rc = ckpt_cat_sqlerr(c, s, "reading the catalog", err);
         goto fail;
     }
     qsort(p->items, p->n, sizeof *p->items, cmp_item);
-    sqlite3_finalize(q);
+    ckpt_st_finalize(q);
     q = NULL;
     for (size_t i = 0; i < p->n; i++) {
         struct ckpt_org_item *it = &p->items[i];
@@ -669,7 +669,7 @@ int ckpt_organize_plan(struct ckpt_catalog *c, const struct ckpt_org_options *o,
     *out = p;
     return CKPT_OK;
 fail:
-    sqlite3_finalize(q);
+    ckpt_st_finalize(q);
     ckpt_layout_free(lay);
     if (roots)
         for (size_t i = 0; i < o->n_only; i++)

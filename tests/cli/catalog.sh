@@ -4,13 +4,18 @@
 # choose, dupes, export/import, forget, rescan after moves and deletions. Outputs are compared
 # with tests/golden/catalog/ after replacing the library path with LIB and times with T.
 # Regenerate with CKPT_UPDATE_GOLDEN=1 and review the diff.
+# The same script runs against PostgreSQL (tests/cli/catalog_pg.sh): CKPT_TEST_DB1/2/3 then name
+# three empty databases instead of the temporary SQLite files.
 . "$(dirname "$0")/common.bash"
 g=$CKPT_SRC/tests/golden/catalog
 work=$(mktemp -d /tmp/ckpt-catalog-cli.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 lib=$work/lib
 bash "$CKPT_SRC/tests/catalog/make-library.sh" "$CKPT_BUILD" "$lib"
-export CKPTDB_DB=$work/catalog.sqlite CKPTDB_HOST=testhost
+db1=${CKPT_TEST_DB1:-$work/catalog.sqlite}
+db2=${CKPT_TEST_DB2:-$work/second.sqlite}
+db3=${CKPT_TEST_DB3:-$work/other.sqlite}
+export CKPTDB_DB=$db1 CKPTDB_HOST=testhost
 ck() { "$CKPT_BIN" "$@" 2>&1; echo "[exit $?]"; }
 norm() { sed -e "s#$lib#LIB#g" -e 's/in [0-9.]* s$/in T s/' -e 's/"seconds":[0-9.]*/"seconds":T/' \
   -e 's/"mtime":[0-9.e+]*/"mtime":T/g'; }
@@ -62,9 +67,9 @@ golden "$g/show-unknown.txt" "$(ck show noSuchModel)"
 "$CKPT_BIN" export > "$work/export.json" || fail export "exit $?"
 golden "$g/export-md.txt" "$(ck export --format md | norm)"
 golden "$g/export-csv.txt" "$(ck export --format csv | norm)"
-CKPTDB_DB=$work/second.sqlite "$CKPT_BIN" scan -q "$lib" 2>/dev/null
-golden "$g/import.txt" "$(CKPTDB_DB=$work/second.sqlite ck import "$work/export.json")"
-CKPTDB_DB=$work/second.sqlite "$CKPT_BIN" export > "$work/export2.json"
+CKPTDB_DB=$db2 "$CKPT_BIN" scan -q "$lib" 2>/dev/null
+golden "$g/import.txt" "$(CKPTDB_DB=$db2 ck import "$work/export.json")"
+CKPTDB_DB=$db2 "$CKPT_BIN" export > "$work/export2.json"
 cmp -s "$work/export.json" "$work/export2.json" && ok round-trip ||
   { fail round-trip "export after import differs"; diff "$work/export.json" "$work/export2.json" | head >&2; }
 echo '[{"sha256":"x","output":"cubism"}]' > "$work/bad.json"
@@ -80,5 +85,5 @@ golden "$g/list-after.txt" "$(ck list | norm)"
 golden "$g/forget.txt" "$(ck forget EasyNegative)"
 [ -e "$lib/embeddings/EasyNegative.txt" ] && ok forget-file || fail forget-file "sidecar touched"
 golden "$g/usage.txt" "$(ck set; ck scan; ck list --bogus; ck choose --output cubism)"
-"$CKPT_BIN" --db "$work/other.sqlite" list >/dev/null 2>&1; [ $? = 1 ] && ok no-db || fail no-db "missing catalog"
+"$CKPT_BIN" --db "$db3" list >/dev/null 2>&1; [ $? = 1 ] && ok no-db || fail no-db "missing catalog"
 finish

@@ -16,7 +16,7 @@ cleanup() {
 trap cleanup EXIT
 lib=$work/lib
 bash "$CKPT_SRC/tests/catalog/make-library.sh" "$CKPT_BUILD" "$lib" >/dev/null
-export CKPTDB_DB=$work/catalog.sqlite CKPTDB_HOST=testhost
+export CKPTDB_DB=${CKPT_TEST_DB1:-$work/catalog.sqlite} CKPTDB_HOST=testhost
 "$CKPT_BIN" scan --no-hash "$lib" >/dev/null 2>&1
 # a small family tree (base, two fine-tunes, their weighted sum) scanned with hashing, so that
 # its models have lineage fingerprints

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# bench/scale.sh BUILD: the catalog at scale on SQLite and on PostgreSQL (issue 10). Not part of
+# the pass/fail suite. Starts a throwaway PostgreSQL cluster (tests/pg/cluster.sh: unix socket
+# in a temporary folder, removed at the end). Each timing is the best of $RUNS (default 3)
+# wall-clock runs, with the CPU time of that run.
+#  1. N (default 1,000,000) generated model records (tools/catalog_gen: real-looking names,
+#     kinds, families, chosen values for about half, metadata words, suggestions) in SQLite,
+#     copied to PostgreSQL with `ckptdb db copy`; list with three filters and search on each
+#     (target: < 50 ms)
+#  2. a first scan with hashing of F (default 2,000) small model files into PostgreSQL over the
+#     socket vs into SQLite (target: <= 1.3x), and a rescan of them unchanged
+set -euo pipefail
+build=${1:-build}
+bin=$(realpath "$build/ckptdb")
+gen=$(realpath "$build/tools/catalog_gen")
+mk=$(realpath "$build/tools/mkfixture")
+src=$(cd "$(dirname "$0")/.." && pwd)
+n=${N:-1000000}
+f=${F:-2000}
+runs=${RUNS:-3}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ckptdb-bench-scale.XXXXXX")
+pg=$tmp.pg
+cl=$src/tests/pg/cluster.sh
+trap 'bash "$cl" stop "$pg"; rm -rf "$tmp"' EXIT
+export CKPTDB_HOST=bench
+base=$(bash "$cl" start "$pg")
+for d in big scan; do bash "$cl" createdb "$pg" "$d"; done
+
+best() { # best wall time in ms of $runs runs of "$@" (setup between runs: $BEFORE), and the
+  # CPU time (user + system) of that run
+  local b=999999999 t0 t1 ms cpu bcpu=0
+  for _ in $(seq 1 "$runs"); do
+    [ -n "${BEFORE:-}" ] && eval "$BEFORE"
+    t0=$(date +%s%N)
+    /usr/bin/time -f "%U %S" -o "$tmp/cpu" "$@" >/dev/null 2>&1
+    t1=$(date +%s%N)
+    ms=$(( (t1 - t0) / 1000000 ))
+    cpu=$(awk '{ printf "%d", ($1 + $2) * 1000 }' "$tmp/cpu")
+    if [ $ms -lt $b ]; then b=$ms; bcpu=$cpu; fi
+  done
+  echo "$b ms (cpu $bcpu ms)"
+}
+
+echo "== 1. $n records" >&2
+t0=$(date +%s)
+"$gen" "$tmp/big.sqlite" "$n"
+t1=$(date +%s)
+"$bin" db copy --from "$tmp/big.sqlite" --to "$base/big"
+t2=$(date +%s)
+bash "$cl" psql "$pg" -d big -c "VACUUM ANALYZE" >/dev/null
+echo "generated in $((t1 - t0)) s; db copy to PostgreSQL in $((t2 - t1)) s"
+for db in "$tmp/big.sqlite" "$base/big"; do
+  name=SQLite; case $db in postgresql://*) name=PostgreSQL ;; esac
+  l3=$(best "$bin" --db "$db" list --kind checkpoint --family sdxl --output anime)
+  nl=$("$bin" --db "$db" list --kind checkpoint --family sdxl --output anime --json | jq length)
+  s1=$(best "$bin" --db "$db" search epic dream)
+  ns=$("$bin" --db "$db" search epic dream --json | jq length)
+  s2=$(best "$bin" --db "$db" search juggernaut)
+  ns2=$("$bin" --db "$db" search juggernaut --json | jq length)
+  echo "$name: list --kind --family --output: ${l3} ($nl rows); search 'epic dream': ${s1}" \
+    "($ns rows); search 'juggernaut': ${s2} ($ns2 rows) (target < 50 ms)"
+done
+echo "process start (ckptdb --version): $(best "$bin" --version)"
+
+echo "== 2. scan of $f files into each store" >&2
+mkdir -p "$tmp/lib"
+for i in $(seq 1 "$f"); do
+  d=$tmp/lib/d$((i / 200))
+  mkdir -p "$d"
+  "$mk" -o "$d/m$i.safetensors" --seed "$i" \
+    --tensor "model.diffusion_model.input_blocks.0.0.weight:F16:64,64" >/dev/null
+done
+sq=$(BEFORE="rm -f $tmp/s.sqlite*" best "$bin" --db "$tmp/s.sqlite" scan "$tmp/lib")
+pq=$(BEFORE="bash $cl psql $pg -d scan -q -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public' >/dev/null 2>&1" \
+  best "$bin" --db "$base/scan" scan "$tmp/lib")
+sq2=$(best "$bin" --db "$tmp/s.sqlite" scan "$tmp/lib")
+pq2=$(best "$bin" --db "$base/scan" scan "$tmp/lib")
+echo "first scan: SQLite ${sq}, PostgreSQL ${pq}, ratio $(echo "scale=2; ${pq%% ms*} / ${sq%% ms*}" | bc)" \
+  "(target <= 1.3); rescan unchanged: SQLite ${sq2}, PostgreSQL ${pq2}," \
+  "ratio $(echo "scale=2; ${pq2%% ms*} / (${sq2%% ms*} + 0.001)" | bc)"

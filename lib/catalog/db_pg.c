@@ -1,0 +1,515 @@
+/* The PostgreSQL backend of the catalog's database layer (db.h), through libpq: placeholders
+ * rewritten from "?"/"?N" to $N, values sent as text with their types (int8, float8, text),
+ * results read from the whole PGresult, SQLSTATEs mapped onto CKPT_DB_* (40001/40P01 are
+ * CKPT_DB_ERETRY: the caller runs its transaction again), and the PostgreSQL text of the
+ * statements that differ between backends. Messages never carry the connection URL's password
+ * (ckpt_db_mask_url); libpq's notices are dropped, not printed. Not for the schema (schema.c)
+ * or any catalog query. */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/db.h"
+
+#define OID_INT8 20
+#define OID_TEXT 25
+#define OID_BYTEA 17
+#define OID_FLOAT8 701
+
+struct pg_db {
+    struct ckpt_db base;
+    PGconn *conn;
+    char msg[512];
+};
+
+struct pg_st {
+    struct ckpt_st base;
+    char *sql;
+    int nparams;
+    char **vals;
+    unsigned *types;
+    PGresult *res;
+    int executed, row, nrows;
+    unsigned char *blob; /* the last column read by pg_blob */
+};
+
+#define PGD(db) ((struct pg_db *)(db))
+#define PGS(st) ((struct pg_st *)(st))
+
+int ckpt_db_is_pg_url(const char *path)
+{
+    return path &&
+           (strncmp(path, "postgresql://", 13) == 0 || strncmp(path, "postgres://", 11) == 0);
+}
+
+char *ckpt_db_mask_url(const char *url)
+{
+    /* "***" can be longer than what it replaces (a password of 1 or 2 characters, an empty
+       password= parameter): room for the text twice over */
+    const char *in = url ? url : "";
+    char *out = malloc(strlen(in) * 2 + 8);
+    if (!out)
+        return NULL;
+    strcpy(out, in);
+    /* scheme://user:password@host...: the password is what follows the first ':' of the
+       authority when an '@' ends it */
+    char *auth = strstr(out, "://");
+    if (auth) {
+        auth += 3;
+        size_t alen = strcspn(auth, "/?#");
+        char *at = memrchr(auth, '@', alen); /* a raw "@" in a password: the last one ends it */
+        char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+        if (colon) {
+            memmove(colon + 4, at, strlen(at) + 1);
+            memcpy(colon + 1, "***", 3);
+        }
+    }
+    /* ...?password=secret (a query parameter) */
+    for (char *p = strstr(out, "password="); p; p = strstr(p + 1, "password=")) {
+        if (p != out && p[-1] != '?' && p[-1] != '&')
+            continue;
+        char *v = p + 9;
+        size_t vlen = strcspn(v, "&#");
+        memmove(v + 3, v + vlen, strlen(v + vlen) + 1);
+        memcpy(v, "***", 3);
+    }
+    return out;
+}
+
+static int map_state(const char *state)
+{
+    if (!state)
+        return CKPT_DB_ECONN;
+    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
+        return CKPT_DB_ERETRY;
+    if (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+        strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0)
+        return CKPT_DB_ECONN;
+    if (strcmp(state, "25006") == 0 || strcmp(state, "42501") == 0)
+        return CKPT_DB_EREADONLY;
+    if (strcmp(state, "53100") == 0)
+        return CKPT_DB_EFULL;
+    if (strncmp(state, "23", 2) == 0)
+        return CKPT_DB_ECONSTRAINT;
+    if (strncmp(state, "58", 2) == 0)
+        return CKPT_DB_EIO;
+    return CKPT_DB_EOTHER;
+}
+
+/* Remember the failure's words (first line, without "ERROR:  ") and map it. */
+static int fail(struct pg_db *d, PGresult *res)
+{
+    const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (!m)
+        m = PQerrorMessage(d->conn);
+    if (!m || !*m)
+        m = "no answer from the server";
+    size_t n = strcspn(m, "\n");
+    if (n >= sizeof d->msg)
+        n = sizeof d->msg - 1;
+    memcpy(d->msg, m, n);
+    d->msg[n] = 0;
+    if (!state && PQstatus(d->conn) == CONNECTION_OK && res)
+        return CKPT_DB_EOTHER;
+    return map_state(state);
+}
+
+static int pg_exec(struct ckpt_db *db, const char *sql)
+{
+    PGresult *r = PQexec(PGD(db)->conn, sql);
+    ExecStatusType s = PQresultStatus(r);
+    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? CKPT_DB_OK : fail(PGD(db), r);
+    if (!rc && strcmp(sql, "COMMIT") == 0 && strcmp(PQcmdStatus(r), "ROLLBACK") == 0) {
+        /* a COMMIT of a transaction a failed statement had aborted: nothing was recorded */
+        snprintf(PGD(db)->msg, sizeof PGD(db)->msg, "the change was rolled back");
+        rc = CKPT_DB_EOTHER;
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* "?" and "?N" outside quotes become $N ("?" takes the highest number so far + 1, as SQLite
+   numbers them); *nparams receives the highest number. */
+static char *rewrite(const char *sql, int *nparams, unsigned char *used, size_t nused)
+{
+    size_t n = strlen(sql);
+    char *out = malloc(n * 4 + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    int max = 0;
+    char quote = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = sql[i];
+        if (quote) {
+            if (ch == quote)
+                quote = 0;
+            out[o++] = ch;
+        } else if (ch == '\'' || ch == '"') {
+            quote = ch;
+            out[o++] = ch;
+        } else if (ch == '?') {
+            int num = 0;
+            size_t k = i + 1;
+            while (k < n && sql[k] >= '0' && sql[k] <= '9' && num < 10000)
+                num = num * 10 + (sql[k++] - '0');
+            if (k == i + 1)
+                num = max + 1;
+            i = k - 1;
+            if (num > max)
+                max = num;
+            if ((size_t)num < nused)
+                used[num] = 1;
+            o += (size_t)sprintf(out + o, "$%d", num);
+        } else {
+            out[o++] = ch;
+        }
+    }
+    out[o] = 0;
+    *nparams = max;
+    return out;
+}
+
+static int pg_prepare(struct ckpt_db *db, const char *sql, struct ckpt_st **out)
+{
+    *out = NULL;
+    struct pg_st *st = calloc(1, sizeof *st);
+    if (!st)
+        return CKPT_DB_EOTHER;
+    st->base.db = db;
+    size_t nused = strlen(sql) + 2; /* more than any parameter number the text can hold */
+    unsigned char *used = calloc(nused, 1);
+    st->sql = used ? rewrite(sql, &st->nparams, used, nused) : NULL;
+    if (st->sql && st->nparams) {
+        st->vals = calloc((size_t)st->nparams, sizeof *st->vals);
+        st->types = calloc((size_t)st->nparams, sizeof *st->types);
+    }
+    if (!st->sql || (st->nparams && (!st->vals || !st->types))) {
+        free(used);
+        free(st->sql);
+        free(st->vals);
+        free(st->types);
+        free(st);
+        snprintf(PGD(db)->msg, sizeof PGD(db)->msg, "out of memory");
+        return CKPT_DB_EOTHER;
+    }
+    /* a parameter left unbound is NULL, its type inferred by the server where the statement
+       uses it; a number the statement skips (?1 and ?3 only) is a NULL text */
+    for (int i = 0; i < st->nparams; i++)
+        st->types[i] = (size_t)i + 1 < nused && used[i + 1] ? 0 : OID_TEXT;
+    free(used);
+    *out = &st->base;
+    return CKPT_DB_OK;
+}
+
+static int pg_step(struct ckpt_st *sst)
+{
+    struct pg_st *st = PGS(sst);
+    struct pg_db *d = PGD(sst->db);
+    if (!st->executed) {
+        PQclear(st->res);
+        st->res = PQexecParams(d->conn, st->sql, st->nparams, st->types,
+                               (const char *const *)st->vals, NULL, NULL, 0);
+        ExecStatusType s = PQresultStatus(st->res);
+        if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+            int rc = fail(d, st->res);
+            PQclear(st->res);
+            st->res = NULL;
+            return rc;
+        }
+        st->executed = 1;
+        st->row = -1;
+        st->nrows = s == PGRES_TUPLES_OK ? PQntuples(st->res) : 0;
+    }
+    if (st->row + 1 < st->nrows) {
+        st->row++;
+        return CKPT_DB_ROW;
+    }
+    st->row = st->nrows;
+    return CKPT_DB_DONE;
+}
+
+static void pg_reset(struct ckpt_st *sst)
+{
+    struct pg_st *st = PGS(sst);
+    PQclear(st->res);
+    st->res = NULL;
+    st->executed = 0;
+}
+
+static void pg_finalize(struct ckpt_st *sst)
+{
+    struct pg_st *st = PGS(sst);
+    PQclear(st->res);
+    PQfreemem(st->blob);
+    for (int i = 0; i < st->nparams; i++)
+        free(st->vals[i]);
+    free(st->vals);
+    free(st->types);
+    free(st->sql);
+    free(st);
+}
+
+static void put(struct ckpt_st *sst, int i, char *v, unsigned type)
+{
+    struct pg_st *st = PGS(sst);
+    if (i < 1 || i > st->nparams) {
+        free(v);
+        return;
+    }
+    free(st->vals[i - 1]);
+    st->vals[i - 1] = v;
+    st->types[i - 1] = type;
+}
+
+static void pg_bind_i64(struct ckpt_st *st, int i, int64_t v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%lld", (long long)v);
+    put(st, i, strdup(b), OID_INT8);
+}
+
+static void pg_bind_double(struct ckpt_st *st, int i, double v)
+{
+    char b[40];
+    snprintf(b, sizeof b, "%.17g", v);
+    put(st, i, strdup(b), OID_FLOAT8);
+}
+
+static void pg_bind_text(struct ckpt_st *st, int i, const char *s)
+{
+    put(st, i, s ? strdup(s) : NULL, s ? OID_TEXT : 0);
+}
+
+static void pg_bind_null(struct ckpt_st *st, int i)
+{
+    put(st, i, NULL, 0);
+}
+
+static const char *cell(struct ckpt_st *sst, int col)
+{
+    struct pg_st *st = PGS(sst);
+    if (!st->res || st->row < 0 || st->row >= st->nrows || col < 0 || col >= PQnfields(st->res) ||
+        PQgetisnull(st->res, st->row, col))
+        return NULL;
+    return PQgetvalue(st->res, st->row, col);
+}
+
+static int64_t pg_i64(struct ckpt_st *st, int col)
+{
+    const char *v = cell(st, col);
+    if (!v)
+        return 0;
+    if (v[0] == 't' && !v[1])
+        return 1; /* a boolean */
+    return strtoll(v, NULL, 10);
+}
+
+static double pg_double(struct ckpt_st *st, int col)
+{
+    const char *v = cell(st, col);
+    return v ? strtod(v, NULL) : 0.0;
+}
+
+static const char *pg_text(struct ckpt_st *st, int col)
+{
+    return cell(st, col);
+}
+
+static int pg_null(struct ckpt_st *st, int col)
+{
+    return cell(st, col) == NULL;
+}
+
+static int pg_count(struct ckpt_st *st)
+{
+    return PGS(st)->res ? PQnfields(PGS(st)->res) : 0;
+}
+
+static const char *pg_name(struct ckpt_st *st, int col)
+{
+    return PGS(st)->res ? PQfname(PGS(st)->res, col) : NULL;
+}
+
+static int pg_type(struct ckpt_st *st, int col)
+{
+    if (!cell(st, col))
+        return CKPT_DB_T_NULL;
+    switch (PQftype(PGS(st)->res, col)) {
+    case 16: /* bool */
+    case 20: /* int8 */
+    case 21: /* int2 */
+    case 23: /* int4 */
+        return CKPT_DB_T_INT;
+    case 700:  /* float4 */
+    case 701:  /* float8 */
+    case 1700: /* numeric */
+        return CKPT_DB_T_REAL;
+    case OID_BYTEA:
+        return CKPT_DB_T_BLOB;
+    default:
+        return CKPT_DB_T_TEXT;
+    }
+}
+
+static int pg_in_txn(struct ckpt_db *db)
+{
+    PGTransactionStatusType t = PQtransactionStatus(PGD(db)->conn);
+    return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
+static const char *pg_errmsg(struct ckpt_db *db)
+{
+    return PGD(db)->msg[0] ? PGD(db)->msg : "unknown error";
+}
+
+static int pg_version(struct ckpt_db *db)
+{
+    PGresult *r = PQexec(PGD(db)->conn, "SELECT to_regclass('ckpt_schema') IS NOT NULL");
+    int have = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+               strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!ok)
+        fail(PGD(db), r);
+    PQclear(r);
+    if (!ok)
+        return -1;
+    if (!have)
+        return 0;
+    r = PQexec(PGD(db)->conn, "SELECT coalesce(max(v), 0) FROM ckpt_schema");
+    int v =
+        PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : -1;
+    if (v < 0)
+        fail(PGD(db), r);
+    PQclear(r);
+    return v;
+}
+
+static int pg_set_version(struct ckpt_db *db, int v)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE IF NOT EXISTS ckpt_schema(v integer NOT NULL);"
+             " DELETE FROM ckpt_schema; INSERT INTO ckpt_schema VALUES(%d)",
+             v);
+    return pg_exec(db, sql);
+}
+
+static int pg_integrity(struct ckpt_db *db, char *msg, size_t len)
+{
+    /* the server keeps its own pages consistent; what can be wrong is a catalog whose rows
+       break the model/file relation */
+    PGresult *r = PQexec(PGD(db)->conn, "SELECT count(*) FROM files f WHERE NOT EXISTS"
+                                        " (SELECT 1 FROM models m WHERE m.id = f.model_id)");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        int rc = fail(PGD(db), r);
+        PQclear(r);
+        return rc;
+    }
+    long bad = atol(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (bad)
+        snprintf(msg, len, "%ld file records belong to no model", bad);
+    return bad ? 1 : 0;
+}
+
+static void pg_close(struct ckpt_db *db)
+{
+    if (PGD(db)->conn)
+        PQfinish(PGD(db)->conn);
+    free(db);
+}
+
+/* bytes go as bytea's hex text ("\\x0a1b...") */
+static void pg_bind_blob(struct ckpt_st *st, int i, const void *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *v = n < (SIZE_MAX - 3) / 2 ? malloc(2 * n + 3) : NULL;
+    if (v) {
+        const unsigned char *b = p;
+        v[0] = '\\';
+        v[1] = 'x';
+        for (size_t k = 0; k < n; k++) {
+            v[2 + 2 * k] = hex[b[k] >> 4];
+            v[3 + 2 * k] = hex[b[k] & 15];
+        }
+        v[2 + 2 * n] = 0;
+    }
+    put(st, i, v, v ? OID_BYTEA : 0);
+}
+
+static const void *pg_blob(struct ckpt_st *sst, int col, size_t *n)
+{
+    struct pg_st *st = PGS(sst);
+    *n = 0;
+    PQfreemem(st->blob);
+    st->blob = NULL;
+    const char *v = cell(sst, col);
+    if (!v)
+        return NULL;
+    size_t len = 0;
+    st->blob = PQunescapeBytea((const unsigned char *)v, &len);
+    if (!st->blob)
+        return NULL;
+    *n = len;
+    return st->blob;
+}
+
+static const struct ckpt_db_ops pg_ops = {
+    pg_exec,        pg_prepare,     pg_step,      pg_reset, pg_finalize,  pg_bind_i64,
+    pg_bind_double, pg_bind_text,   pg_bind_null, pg_i64,   pg_double,    pg_text,
+    pg_null,        pg_count,       pg_name,      pg_type,  pg_in_txn,    pg_errmsg,
+    pg_version,     pg_set_version, pg_integrity, pg_close, pg_bind_blob, pg_blob,
+};
+
+static const char *const pg_sql[CKPT_SQL_COUNT_] = {
+    /* READ COMMITTED: every statement sees the latest commits, and rows a transaction changes
+       are locked until it ends; lost updates are avoided by changing rows in place (UPDATE
+       ... SET x = ...) or by locking what is read before it is rewritten (FOR UPDATE). */
+    [CKPT_SQL_BEGIN_WRITE] = "BEGIN ISOLATION LEVEL READ COMMITTED",
+    [CKPT_SQL_BEGIN_READ] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    [CKPT_SQL_FILE_ID] = "SELECT id FROM files WHERE host = ?1 AND path = ?2 FOR UPDATE",
+    [CKPT_SQL_SETTINGS_GET] = "SELECT settings FROM models WHERE id = ?1 FOR UPDATE",
+    /* an advisory lock: two machines recording the same new file serialise on its
+       fingerprint, so the second sees the first's model and joins it */
+    [CKPT_SQL_LOCK_KEY] = "SELECT pg_advisory_xact_lock(hashtext(?1))",
+    [CKPT_SQL_TABLES] = "SELECT table_name::text FROM information_schema.tables WHERE"
+                        " table_schema = current_schema() AND table_type = 'BASE TABLE' AND"
+                        " table_name NOT IN ('model_fts', 'ckpt_schema') ORDER BY"
+                        " table_name = 'models' DESC, table_name = 'files' DESC, table_name",
+    /* rows copied with their ids leave the identity's sequence behind */
+    [CKPT_SQL_RESET_ID] = "SELECT setval(pg_get_serial_sequence('%s', 'id'),"
+                          " coalesce((SELECT max(id) FROM %s), 0) + 1, false)",
+};
+
+static void no_notices(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+int ckpt_db_pg_open(const char *url, int readonly, struct ckpt_db **out)
+{
+    struct pg_db *d = calloc(1, sizeof *d);
+    *out = d ? &d->base : NULL;
+    if (!d)
+        return CKPT_DB_EOTHER;
+    d->base.ops = &pg_ops;
+    d->base.kind = CKPT_DB_PG;
+    d->base.sql = pg_sql;
+    d->conn = PQconnectdb(url);
+    if (!d->conn) {
+        snprintf(d->msg, sizeof d->msg, "out of memory");
+        return CKPT_DB_ECANTOPEN;
+    }
+    if (PQstatus(d->conn) != CONNECTION_OK) {
+        fail(d, NULL);
+        return CKPT_DB_ECANTOPEN;
+    }
+    PQsetNoticeProcessor(d->conn, no_notices, NULL);
+    return pg_exec(&d->base, readonly ? "SET default_transaction_read_only = on;"
+                                        " SET client_min_messages = warning"
+                                      : "SET client_min_messages = warning");
+}

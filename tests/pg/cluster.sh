@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster for the tests: `cluster.sh start DIR` runs initdb into DIR/data
+# and starts a server listening only on a unix socket in DIR (no TCP port), then prints the base
+# URL (postgresql://ckpt@%2F...DIR) to which a test appends /DBNAME; `cluster.sh createdb DIR NAME`
+# makes a database; `cluster.sh stop DIR` stops the server and removes DIR. initdb refuses to run
+# as root, so as root the server runs as the postgres user (DIR is given to it). Exit 77 (skip)
+# when no PostgreSQL server binaries are installed.
+set -euo pipefail
+cmd=$1 dir=$2
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -n "$bin" ] && [ -x "$bin/initdb" ] || { echo "cluster.sh: no PostgreSQL server installed" >&2; exit 77; }
+as_owner() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+url() { printf 'postgresql://ckpt@%s' "$(printf '%s' "$dir" | sed 's#/#%2F#g')"; }
+case $cmd in
+start)
+  mkdir -p "$dir"
+  [ "$(id -u)" = 0 ] && chown postgres "$dir"
+  as_owner "$bin/initdb" -D "$dir/data" -U ckpt -A trust --no-sync -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+    { cat "$dir/initdb.log" >&2; exit 1; }
+  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-c listen_addresses='' -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=60" \
+    start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+  url; echo
+  ;;
+createdb)
+  "$bin/psql" -X -q -h "$dir" -U ckpt -d postgres -c "CREATE DATABASE \"$3\"" >/dev/null
+  ;;
+psql)
+  shift 2
+  "$bin/psql" -X -q -h "$dir" -U ckpt "$@"
+  ;;
+stop)
+  if [ -f "$dir/data/postmaster.pid" ]; then
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$dir"
+  ;;
+*)
+  echo "usage: cluster.sh start|createdb|psql|stop DIR [NAME]" >&2; exit 2 ;;
+esac
