@@ -139,10 +139,14 @@ const struct cli_command cli_commands[] = {
      "source_url, trigger_words) those fields take it even over a chosen value.\n",
      cmd_accept},
     {"search", "full-text search over names, notes, tags, trigger words, metadata",
-     "search [--json | --csv] TEXT...\n"
+     "search [--json | --csv] [--limit N | --all] TEXT...\n"
      "\n"
-     "Every word must match (as a word prefix) the model's name or path, note, tags, trigger\n"
-     "words, sidecar description, site tags or file metadata. Best matches first.\n",
+     "Every word must match (as the start of a word) the model's name or path, note, tags,\n"
+     "trigger words, sidecar description, site tags or file metadata. Names are also cut into\n"
+     "their words: 'realism' and 'epicrealism' both find epiCRealism. Best matches first: models\n"
+     "whose name or path holds every word, then the others, each in catalogue order. The table\n"
+     "shows the best 50 (--all: every match; --limit N: the best N); --json and --csv give\n"
+     "every match unless --limit.\n",
      cmd_search},
     {"choose", "rank models for a wish, saying why",
      "choose [--output O] [--realism R] [--family F] [--ecosystem E] [--subject S] [--kind K]\n"

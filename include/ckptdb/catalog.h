@@ -204,6 +204,10 @@ enum {
     CKPT_MODEL_DETAIL = 1 << 2,    /* settings, metadata, evidence, description, sidecars,
                                       safety_findings, locations[] */
     CKPT_MODEL_ALL = 7,            /* everything ckpt_catalog_model_get fills */
+    /* instead of the listing columns, only what a table row shows: id, name, kind, family,
+       output, realism, rating, error, missing; with CKPT_MODEL_SUGGESTED, the suggestions of
+       output and realism only. Alone, not with the other parts. */
+    CKPT_MODEL_BRIEF = 1 << 3,
 };
 /* Called for each model, in the order asked; m is valid during the call only (the reader
    releases it). Nonzero stops the read (ckpt_catalog_models_each then returns CKPT_OK). */
@@ -247,10 +251,16 @@ struct ckpt_query {
  * (CKPT_E_ARG listing the valid ones). */
 int ckpt_catalog_list(struct ckpt_catalog *c, const struct ckpt_query *q, int64_t **ids, size_t *n,
                       struct ckpt_error *err);
-/* Full-text search (SQLite FTS5) over names, notes, tags, trigger words, descriptions and
- * metadata. Plain words are matched as prefixes, all of them required. Best matches first. */
+/* Full-text search over names, paths, notes, tags, trigger words, descriptions and metadata
+ * (SQLite: FTS5 with the ckpt_words tokenizer, which also cuts names into their words,
+ * "EpicRealism" -> epic, realism; PostgreSQL: pg_trgm). Every word required, each matched as
+ * the start of a word. Best matches first: the models whose name or path holds every word, then
+ * the others, each group in catalogue (id) order. */
 int ckpt_catalog_search(struct ckpt_catalog *c, const char *text, int64_t **ids, size_t *n,
                         struct ckpt_error *err);
+/* The same, the first limit matches only (0: all); the cost follows the limit. */
+int ckpt_catalog_search_top(struct ckpt_catalog *c, const char *text, size_t limit, int64_t **ids,
+                            size_t *n, struct ckpt_error *err);
 
 struct ckpt_wish {
     const char *output, *realism, *family, *ecosystem, *subject, *kind;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "catalog/db.h"
+#include "catalog/db_sqlite_words.h"
 #include "ckptdb/buf.h"
 
 struct sq_db {
@@ -305,6 +306,9 @@ int ckpt_db_sqlite_open(const char *path, int readonly, struct ckpt_db **out)
     if (rc != SQLITE_OK)
         return map(rc);
     sqlite3_extended_result_codes(d->h, 0);
+    /* the search index's tokenizer, before anything reads or writes model_fts */
+    if ((rc = ckpt_db_sqlite_words_register(d->h)) != SQLITE_OK)
+        return map(rc);
     const char *bt = getenv("CKPTDB_BUSY_TIMEOUT_MS");
     sqlite3_busy_timeout(d->h, bt && *bt ? atoi(bt) : 5000);
     /* WAL: readers never block the writer (a list while a scan runs); synchronous=NORMAL is

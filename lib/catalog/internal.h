@@ -17,7 +17,8 @@ struct ckpt_catalog {
     /* statements reused by ckpt_catalog_model_get and, for batches of ids, by
        ckpt_catalog_models_each (read.c) */
     struct ckpt_st *st_model, *st_one[4];
-    struct ckpt_st *st_batch[6];
+    struct ckpt_st *st_batch[8]; /* read.c: records, with details, 4 extras, brief, brief
+                                     suggestions */
     /* statements of ckpt_cat_cached, keyed by their (static) SQL text's address */
     const char *cache_sql[32];
     struct ckpt_st *cache_st[32];

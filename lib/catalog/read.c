@@ -29,6 +29,12 @@
 #define COLS_DETAIL                                                                                \
     "m.settings, f.metadata, f.evidence, m.description, f.sidecars, f.safety_findings"
 #define COLS_NO_DETAIL "NULL, NULL, NULL, NULL, NULL, NULL"
+/* CKPT_MODEL_BRIEF: a table row's columns (fill_brief), then the host; its suggestions: output
+   and realism only */
+#define COLS_BRIEF                                                                                 \
+    "m.id, m.name, f.kind, f.family, m.output, m.realism, m.rating, f.error,"                      \
+    " coalesce(f.missing, 1)"
+#define SQL_SUGG_BRIEF_ORDER " AND field IN ('output', 'realism')" SQL_SUGG_ORDER
 /* last: the file's host, so that a model with files on several machines shows this machine's
    (read_batch) */
 #define COLS_TAIL ", f.host"
@@ -95,6 +101,20 @@ static void fill(struct ckpt_st *q, struct ckpt_model *m)
                        &m->description, &m->sidecars, &m->safety_findings};
     for (size_t i = 0; i < sizeof detail / sizeof detail[0]; i++)
         *detail[i] = ckpt_cat_coldup(q, k++);
+}
+
+/* one row of COLS_BRIEF into m (zeroed by the caller) */
+static void fill_brief(struct ckpt_st *q, struct ckpt_model *m)
+{
+    m->id = ckpt_st_i64(q, 0);
+    m->name = ckpt_cat_coldup(q, 1);
+    m->kind = ckpt_cat_coldup(q, 2);
+    m->family = ckpt_cat_coldup(q, 3);
+    m->output = ckpt_cat_coldup(q, 4);
+    m->realism = ckpt_cat_coldup(q, 5);
+    m->rating = ckpt_st_int(q, 6);
+    m->error = ckpt_cat_coldup(q, 7);
+    m->missing = ckpt_st_int(q, 8);
 }
 
 /* a suggestion row (field, value, confidence, why from column col), rows ordered by field then
@@ -261,8 +281,11 @@ static char *batch_sql(const char *head, const char *tail)
     return s;
 }
 
+/* the statement kinds of batch_stmt beyond 2 + N_EXTRAS */
+enum { ST_BRIEF = 2 + N_EXTRAS, ST_BRIEF_SUGG };
+
 /* prepare (once per handle) the batch statement of kind k: 0 records, 1 records with details,
-   2 + x extras[x]; bind ids[0..n) and NULL to the rest */
+   2 + x extras[x], ST_BRIEF, ST_BRIEF_SUGG; bind ids[0..n) and NULL to the rest */
 static int batch_stmt(struct ckpt_catalog *c, size_t k, const int64_t *ids, size_t n,
                       struct ckpt_st **st, struct ckpt_error *err)
 {
@@ -273,7 +296,10 @@ static int batch_stmt(struct ckpt_catalog *c, size_t k, const int64_t *ids, size
                             ORDER_FILES)
             : k == 1 ? batch_sql("SELECT " COLS_HEAD COLS_DETAIL COLS_TAIL FROM_FILES " WHERE m.id",
                                  ORDER_FILES)
-                     : batch_sql(extras[k - 2].head, extras[k - 2].order);
+            : k == ST_BRIEF
+                ? batch_sql("SELECT " COLS_BRIEF COLS_TAIL FROM_FILES " WHERE m.id", ORDER_FILES)
+            : k == ST_BRIEF_SUGG ? batch_sql(SQL_SUGG, SQL_SUGG_BRIEF_ORDER)
+                                 : batch_sql(extras[k - 2].head, extras[k - 2].order);
         if (!sql)
             return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
         int rc = ckpt_cat_prepare(c, sql, &c->st_batch[k], err);
@@ -287,7 +313,7 @@ static int batch_stmt(struct ckpt_catalog *c, size_t k, const int64_t *ids, size
         ckpt_st_bind_i64(q, (int)i + 1, ids[i]);
     for (size_t i = n; i < BATCH; i++)
         ckpt_st_bind_null(q, (int)i + 1);
-    if (k >= 2 && extras[k - 2].host)
+    if (k >= 2 && k < ST_BRIEF && extras[k - 2].host)
         ckpt_st_bind_text(q, BATCH + 1, ckpt_catalog_host());
     *st = q;
     return CKPT_OK;
@@ -299,7 +325,8 @@ static int read_batch(struct ckpt_catalog *c, const int64_t *ids, size_t n, unsi
 {
     struct ckpt_st *q;
     *nrows = 0;
-    int rc = batch_stmt(c, (parts & CKPT_MODEL_DETAIL) ? 1 : 0, ids, n, &q, err);
+    int brief = (parts & CKPT_MODEL_BRIEF) != 0;
+    int rc = batch_stmt(c, brief ? ST_BRIEF : (parts & CKPT_MODEL_DETAIL) ? 1 : 0, ids, n, &q, err);
     if (rc)
         return rc;
     int s;
@@ -308,28 +335,33 @@ static int read_batch(struct ckpt_catalog *c, const int64_t *ids, size_t n, unsi
        (last_mine: the kept row's file is this machine's) */
     const char *me = ckpt_catalog_host();
     int hostcol = q->db->ops->col_count(q) - 1, last_mine = 0;
+    int misscol = brief ? hostcol - 1 : hostcol - 7; /* the coalesce(f.missing, 1) column */
     while ((s = ckpt_st_step(q)) == CKPT_DB_ROW) {
         int64_t id = ckpt_st_i64(q, 0);
         const char *h = ckpt_st_text(q, hostcol);
         int mine = h && strcmp(h, me) == 0;
         if (*nrows && rows[*nrows - 1].id == id) {
-            if (last_mine || !mine || ckpt_st_int(q, hostcol - 7) != rows[*nrows - 1].missing)
+            if (last_mine || !mine || ckpt_st_int(q, misscol) != rows[*nrows - 1].missing)
                 continue;
             ckpt_model_release(&rows[--(*nrows)]);
         } else if (*nrows == BATCH) {
             continue;
         }
         memset(&rows[*nrows], 0, sizeof *rows);
-        fill(q, &rows[(*nrows)++]);
+        if (brief)
+            fill_brief(q, &rows[(*nrows)++]);
+        else
+            fill(q, &rows[(*nrows)++]);
         last_mine = mine;
     }
     ckpt_st_reset(q);
     if (s != CKPT_DB_DONE)
         return ckpt_cat_sqlerr(c, s, "reading models", err);
     for (size_t x = 0; x < N_EXTRAS; x++) {
-        if (extras[x].part && !(parts & extras[x].part))
+        if (brief ? extras[x].part != CKPT_MODEL_SUGGESTED || !(parts & CKPT_MODEL_SUGGESTED)
+                  : extras[x].part && !(parts & extras[x].part))
             continue;
-        if ((rc = batch_stmt(c, 2 + x, ids, n, &q, err)))
+        if ((rc = batch_stmt(c, brief ? ST_BRIEF_SUGG : 2 + x, ids, n, &q, err)))
             return rc;
         struct ckpt_model *m = NULL;
         while ((s = ckpt_st_step(q)) == CKPT_DB_ROW) {

@@ -89,6 +89,20 @@ static const char *const migrations[] = {
     "  seq INTEGER NOT NULL, file_id INTEGER, model_id INTEGER, role TEXT NOT NULL,\n"
     "  is_dir INTEGER NOT NULL DEFAULT 0, src TEXT NOT NULL, dst TEXT NOT NULL, sha256 TEXT,\n"
     "  state TEXT NOT NULL, note TEXT, PRIMARY KEY(run_id, seq)) WITHOUT ROWID;\n",
+    /* 7: the search index cuts names into words (EpicRealism -> epic, realism: the tokenizer
+       ckpt_words of db_sqlite_words.c), so that a prefix word expands to a few index terms */
+    "DROP TABLE model_fts;\n"
+    "CREATE VIRTUAL TABLE model_fts USING fts5(name, note, tags, trigger_words, description,\n"
+    "  metadata, tokenize = 'ckpt_words');\n"
+    "INSERT INTO model_fts(rowid, name, note, tags, trigger_words, description, metadata)\n"
+    "  SELECT m.id,\n"
+    "    m.name || ' ' || coalesce((SELECT group_concat(path, ' ') FROM files f\n"
+    "                              WHERE f.model_id = m.id), ''),\n"
+    "    m.note, (SELECT group_concat(tag, ' ') FROM tags t WHERE t.model_id = m.id),\n"
+    "    m.trigger_words, m.description,\n"
+    "    (SELECT group_concat(coalesce(metadata, '') || ' ' || coalesce(site_tags, ''), ' ')\n"
+    "       FROM files f WHERE f.model_id = m.id)\n"
+    "  FROM models m;\n",
 };
 
 /* The same migrations for PostgreSQL, number for number (a new SQLite migration needs its
@@ -194,6 +208,8 @@ static const char *const pg_migrations[] = {
     "  seq INTEGER NOT NULL, file_id BIGINT, model_id BIGINT, role" T " NOT NULL,\n"
     "  is_dir INTEGER NOT NULL DEFAULT 0, src" T " NOT NULL, dst" T " NOT NULL, sha256" T ",\n"
     "  state" T " NOT NULL, note" T ", PRIMARY KEY(run_id, seq));\n",
+    /* 7: SQLite's search tokenizer; PostgreSQL's trigram search is unchanged */
+    "SELECT 1;\n",
 };
 #undef T
 
@@ -280,6 +296,13 @@ int ckpt_cat_migrate(struct ckpt_catalog *c, struct ckpt_error *err)
             ckpt_cat_rollback(c);
             return rc;
         }
+    }
+    /* a migration can write a lot (7 rebuilds the search index): move it from the WAL into the
+       file now, or every reading command after it (they cannot checkpoint) pays for reading
+       the WAL at open. Best effort: a reader holding a snapshot only delays it. */
+    if (!ckpt_cat_is_pg(c)) {
+        struct ckpt_error ignored;
+        ckpt_cat_exec(c, "PRAGMA wal_checkpoint(TRUNCATE)", &ignored);
     }
     return CKPT_OK;
 }

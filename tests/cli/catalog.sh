@@ -46,6 +46,14 @@ golden "$g/list-bad-filter.txt" "$(ck list --realism flat)"
 golden "$g/list-bad-sort.txt" "$(ck list --sort colour)"
 golden "$g/search.txt" "$(ck search great hand | norm)"
 golden "$g/search-sidecar.txt" "$(ck search analog | norm)"
+# names cut into words: "vision" is inside realisticVision_v51; --limit keeps the best N
+n=$("$CKPT_BIN" search vision | grep -c 'realisticVision' || true)
+[ "$n" -ge 1 ] && ok search-inside-name || fail search-inside-name "'vision' did not find realisticVision_v51"
+n=$("$CKPT_BIN" --json search --limit 1 safetensors | $py -c 'import json,sys; print(len(json.load(sys.stdin)))')
+all=$("$CKPT_BIN" --json search safetensors | $py -c 'import json,sys; print(len(json.load(sys.stdin)))')
+[ "$n" = 1 ] && [ "$all" -gt 1 ] && ok search-limit || fail search-limit "--limit 1 gave $n, all $all"
+"$CKPT_BIN" search --limit 0 x >/dev/null 2>&1
+[ $? = 2 ] && ok search-limit-bad || fail search-limit-bad "--limit 0 was not refused with exit 2"
 # nothing matched: no rows (an empty result once printed every model)
 n=$("$CKPT_BIN" search zzqqxxnothing | grep -c '^[0-9]' || true)
 [ "$n" = 0 ] && ok search-none || fail search-none "a search matching nothing printed $n rows"

@@ -92,9 +92,9 @@ out=$("$CKPT_BIN" --db "$db" scan "$work/lib2" 2>&1)
 out=$("$CKPT_BIN" --db "$db" scan "$work/nope" 2>&1)
 rc=$?
 [ $rc = 1 ] && echo "$out" | grep -q "nope: cannot scan: No such file" && ok no-root || fail no-root "rc $rc: $out"
-# a full disk, then a read-only file system: a 1 MiB tmpfs holding the catalog
+# a full disk, then a read-only file system: a 2 MiB tmpfs holding the catalog
 mkdir "$work/disk"
-if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=1m tmpfs "$work/disk" 2>/dev/null; then
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=2m tmpfs "$work/disk" 2>/dev/null; then
   db=$work/disk/c.sqlite
   "$CKPT_BIN" --db "$db" scan -q --no-hash "$work/lib/d000" >/dev/null
   "$CKPT_BIN" --db "$db" set model00001 rating=4 note="kept through a full disk" >/dev/null

@@ -146,6 +146,59 @@ static void migrates_v1(void **state)
     assert_non_null(strstr(err.msg, "newer"));
 }
 
+/* search cuts names into words (ckpt_words): a word inside a compound name is found, the
+ * whole compound as typed too; models whose name holds every word come first; a limit keeps the
+ * best. (Search words longer than mkdtemp's 6 random characters, so the folder name cannot
+ * match by chance.) */
+static void search_words(void **state)
+{
+    struct fx *f = *state;
+    const char *names[] = {"Aplain", "DreamShaper8", "JuggernautXL_v9", "epiCRealism_naturalSin"};
+    char p[400];
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s.safetensors", f->lib, names[i]);
+        write_st(p, 16, (unsigned)i + 10, i == 0 ? "description" : NULL,
+                 i == 0 ? "a realism study" : NULL);
+    }
+    open_db(f);
+    struct ckpt_scan_stats s;
+    scan(f, 1, &s, CKPT_OK);
+    int64_t plain = model(f, "Aplain"), dream = model(f, "DreamShaper8");
+    int64_t jugg = model(f, "JuggernautXL_v9"), epic = model(f, "epiCRealism_naturalSin");
+    assert_true(plain < epic);
+    struct {
+        const char *text;
+        size_t n;
+        int64_t first;
+    } cases[] = {
+        {"realism", 2, 0},         /* name first, though the metadata match is older */
+        {"epicrealism", 1, 0},     /* the whole compound as typed */
+        {"EPICREALISM", 1, 0},     /* case folded */
+        {"natural realism", 1, 0}, /* two pieces of one name */
+        {"juggernautxl", 1, 0},    {"JuggernautXL", 1, 0}, {"juggern", 1, 0},
+        {"dream shaper", 1, 0},    {"dreamshaper8", 1, 0}, {"shaper8", 1, 0},
+        {"epicreal", 0, 0}, /* a prefix of a whole compound: not matched (docs/search.md) */
+    };
+    int64_t want[] = {epic, epic, epic, epic, jugg, jugg, jugg, dream, dream, dream, 0};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t *ids;
+        size_t n;
+        assert_int_equal(ckpt_catalog_search(f->c, cases[i].text, &ids, &n, NULL), CKPT_OK);
+        if (n != cases[i].n || (n && ids[0] != want[i]))
+            fail_msg("search '%s': %zu models, first %lld", cases[i].text, n,
+                     n ? (long long)ids[0] : 0LL);
+        if (i == 0)
+            assert_int_equal(ids[1], plain);
+        free(ids);
+    }
+    int64_t *ids;
+    size_t n;
+    assert_int_equal(ckpt_catalog_search_top(f->c, "realism", 1, &ids, &n, NULL), CKPT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ids[0], epic);
+    free(ids);
+}
+
 /* new -> unchanged -> changed -> moved -> missing, with records and user fields kept */
 static void scan_lifecycle(void **state)
 {
@@ -562,6 +615,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(migrates_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(search_words, setup, teardown),
         cmocka_unit_test_setup_teardown(scan_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(sidecars_and_accept, setup, teardown),
         cmocka_unit_test_setup_teardown(set_validates, setup, teardown),

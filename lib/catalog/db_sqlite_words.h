@@ -1,0 +1,14 @@
+/* The SQLite catalog's FTS5 tokenizer "ckpt_words" (db_sqlite_words.c): model names cut into
+ * words. Registered on every SQLite connection before the catalog's schema is used. */
+#ifndef CKPT_CATALOG_DB_SQLITE_WORDS_H
+#define CKPT_CATALOG_DB_SQLITE_WORDS_H
+
+#include <sqlite3.h>
+
+/* the first byte of an indexed whole token, and of a query word asking for one */
+#define CKPT_WORDS_WHOLE_MARK '\x01'
+
+/* an SQLite result code */
+int ckpt_db_sqlite_words_register(sqlite3 *db);
+
+#endif
