@@ -48,12 +48,17 @@ l3=$(best "$bin" --db "$tmp/big.sqlite" list --kind checkpoint --family sdxl --o
 l3j=$(best "$bin" --db "$tmp/big.sqlite" list --kind lora --family sd1 --min-rating 5 --json)
 s1=$(best "$bin" --db "$tmp/big.sqlite" search epic dream)
 s2=$(best "$bin" --db "$tmp/big.sqlite" search juggernaut)
+# every match printed (the table shows the best 50 by default), and JSON of every match
+s1a=$(best "$bin" --db "$tmp/big.sqlite" search --all epic dream)
+s1j=$(best "$bin" --db "$tmp/big.sqlite" --json search epic dream)
+nsa=$("$bin" --db "$tmp/big.sqlite" search -q --all epic dream | tail -n +2 | wc -l)
 nl=$("$bin" --db "$tmp/big.sqlite" list -q --kind checkpoint --family sdxl --output anime | tail -n +2 | wc -l)
 ns=$("$bin" --db "$tmp/big.sqlite" search -q epic dream | tail -n +2 | wc -l)
 ns2=$("$bin" --db "$tmp/big.sqlite" search -q juggernaut | tail -n +2 | wc -l)
 base=$(best "$bin" --version)
 echo "list --kind --family --output: ${l3} ($nl rows); list --kind --family --min-rating --json: ${l3j};" \
   "search 'epic dream': ${s1} ($ns rows); search 'juggernaut': ${s2} ($ns2 rows);" \
+  "search --all 'epic dream': ${s1a} ($nsa rows); --json search 'epic dream': ${s1j};" \
   "ckptdb --version (process start): ${base} (target < 50 ms)"
 
 echo "== 3. scan with hashing vs ckptdb hash, 16 x 64 MiB in the page cache" >&2
