@@ -98,7 +98,7 @@ async function loadFacets() {
   const q = queryFromState();
   const box = $('#filters');
   let f;
-  try { f = await api('facets?' + q); } catch (e) { toast(e.message, true); return; }
+  try { [f] = await Promise.all([api('facets?' + q), taxonomyReady]); } catch (e) { toast(e.message, true); return; }
   const s = state();
   box.replaceChildren();
   for (const [name, param] of AXES) {
@@ -344,7 +344,8 @@ let refreshTimer;
 function refreshSoon() { clearTimeout(refreshTimer); refreshTimer = setTimeout(() => { loadFacets(); loadModels(true); }, 300); }
 
 // ---- choose panel ---------------------------------------------------------------------------
-function showChoose() {
+async function showChoose() {
+  await taxonomyReady;
   const p = $('#choose');
   const s = state();
   const pick = (name, values) => el('div', { class: 'field' }, el('label', {}, name),
@@ -450,4 +451,7 @@ $('#search').addEventListener('input', (e) => {
 });
 document.addEventListener('keydown', (e) => { if (e.key === 'Escape') setState({ model: null, choose: null }); });
 
-api('taxonomy').then((t) => { taxonomy = t; }).catch(() => {}).finally(render);
+// The taxonomy (filter values, choose lists) and the first page of models are asked for at
+// once: the grid does not wait for a round trip it does not need.
+const taxonomyReady = api('taxonomy').then((t) => { taxonomy = t; }).catch(() => {});
+render();
