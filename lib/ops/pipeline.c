@@ -212,28 +212,33 @@ uint16_t ops_f64_to_bf16(double d)
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+/* four float64 lanes to four f16 (in the low 64 bits): rounded to float32 with round-to-odd
+   (the sticky bit keeps the one rounding to f16 correct), then to f16 to nearest-even; the same
+   result as ops_f64_to_f16 on each lane */
+__attribute__((target("avx2,f16c"))) static inline __m128i f64x4_to_f16(__m256d d)
+{
+    const __m256d absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffll));
+    const __m256i pick = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    __m128 f = _mm256_cvtpd_ps(d);
+    __m256d back = _mm256_cvtps_pd(f);
+    __m256d over =
+        _mm256_cmp_pd(_mm256_and_pd(back, absmask), _mm256_and_pd(d, absmask), _CMP_GT_OQ);
+    __m256d inex = _mm256_cmp_pd(back, d, _CMP_NEQ_UQ);
+    __m128i o32 =
+        _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(_mm256_castpd_si256(over), pick));
+    __m128i x32 =
+        _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(_mm256_castpd_si256(inex), pick));
+    __m128i b = _mm_add_epi32(_mm_castps_si128(f), o32);
+    b = _mm_or_si128(b, _mm_and_si128(x32, _mm_set1_epi32(1)));
+    return _mm_cvtps_ph(_mm_castsi128_ps(b), _MM_FROUND_TO_NEAREST_INT);
+}
+
 __attribute__((target("avx2,f16c"))) static void f64_to_f16_avx2(const double *in, size_t n,
                                                                  uint16_t *out)
 {
     size_t i = 0;
-    const __m256d absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffll));
-    const __m256i pick = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
-    for (; i + 4 <= n; i += 4) {
-        __m256d d = _mm256_loadu_pd(in + i);
-        __m128 f = _mm256_cvtpd_ps(d);
-        __m256d back = _mm256_cvtps_pd(f);
-        __m256d over =
-            _mm256_cmp_pd(_mm256_and_pd(back, absmask), _mm256_and_pd(d, absmask), _CMP_GT_OQ);
-        __m256d inex = _mm256_cmp_pd(back, d, _CMP_NEQ_UQ);
-        __m128i o32 =
-            _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(_mm256_castpd_si256(over), pick));
-        __m128i x32 =
-            _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(_mm256_castpd_si256(inex), pick));
-        __m128i b = _mm_add_epi32(_mm_castps_si128(f), o32);
-        b = _mm_or_si128(b, _mm_and_si128(x32, _mm_set1_epi32(1)));
-        __m128i h = _mm_cvtps_ph(_mm_castsi128_ps(b), _MM_FROUND_TO_NEAREST_INT);
-        _mm_storel_epi64((__m128i *)(out + i), h);
-    }
+    for (; i + 4 <= n; i += 4)
+        _mm_storel_epi64((__m128i *)(out + i), f64x4_to_f16(_mm256_loadu_pd(in + i)));
     for (; i < n; i++)
         out[i] = ops_f64_to_f16(in[i]);
 }
@@ -257,26 +262,12 @@ __attribute__((target("avx2,f16c"))) static void ws_f16_avx2(const uint16_t *x, 
                                                              size_t n, double al, uint16_t *out)
 {
     const __m256d wa = _mm256_set1_pd(1.0 - al), wb = _mm256_set1_pd(al);
-    const __m256d absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffll));
-    const __m256i pick = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
         __m256d a = _mm256_cvtps_pd(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(x + i))));
         __m256d b = _mm256_cvtps_pd(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(y + i))));
         __m256d d = _mm256_add_pd(_mm256_mul_pd(wa, a), _mm256_mul_pd(wb, b));
-        __m128 f = _mm256_cvtpd_ps(d);
-        __m256d back = _mm256_cvtps_pd(f);
-        __m256d over =
-            _mm256_cmp_pd(_mm256_and_pd(back, absmask), _mm256_and_pd(d, absmask), _CMP_GT_OQ);
-        __m256d inex = _mm256_cmp_pd(back, d, _CMP_NEQ_UQ);
-        __m128i o32 =
-            _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(_mm256_castpd_si256(over), pick));
-        __m128i x32 =
-            _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(_mm256_castpd_si256(inex), pick));
-        __m128i bb = _mm_add_epi32(_mm_castps_si128(f), o32);
-        bb = _mm_or_si128(bb, _mm_and_si128(x32, _mm_set1_epi32(1)));
-        _mm_storel_epi64((__m128i *)(out + i),
-                         _mm_cvtps_ph(_mm_castsi128_ps(bb), _MM_FROUND_TO_NEAREST_INT));
+        _mm_storel_epi64((__m128i *)(out + i), f64x4_to_f16(d));
     }
     for (; i < n; i++)
         out[i] =
