@@ -480,8 +480,8 @@ static const char *const pg_sql[CKPT_SQL_COUNT_] = {
                         " table_name NOT IN ('model_fts', 'ckpt_schema') ORDER BY"
                         " table_name = 'models' DESC, table_name = 'files' DESC, table_name",
     /* rows copied with their ids leave the identity's sequence behind */
-    [CKPT_SQL_RESET_ID] = "SELECT setval(pg_get_serial_sequence('%s', 'id'),"
-                          " coalesce((SELECT max(id) FROM %s), 0) + 1, false)",
+    [CKPT_SQL_RESET_ID] = ("SELECT setval(pg_get_serial_sequence('%s', 'id'),"
+                           " coalesce((SELECT max(id) FROM %s), 0) + 1, false)"),
 };
 
 static void no_notices(void *arg, const char *message)
