@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "catalog/db.h"
+#include "catalog/pq_load.h"
 
 #define OID_INT8 20
 #define OID_TEXT 25
@@ -499,6 +500,8 @@ int ckpt_db_pg_open(const char *url, int readonly, struct ckpt_db **out)
     d->base.ops = &pg_ops;
     d->base.kind = CKPT_DB_PG;
     d->base.sql = pg_sql;
+    if (ckpt_pq_load(d->msg, sizeof d->msg))
+        return CKPT_DB_ECANTOPEN;
     d->conn = PQconnectdb(url);
     if (!d->conn) {
         snprintf(d->msg, sizeof d->msg, "out of memory");
