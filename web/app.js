@@ -163,6 +163,10 @@ async function loadModels(reset) {
     const frag = document.createDocumentFragment();
     for (const m of r.models) frag.append(list ? row(m) : card(m));
     (list ? $('#list tbody') : $('#grid')).append(frag);
+    // the first grid's moment, for bench/serve.sh (tests/browser/first-grid.js): the frame
+    // after the cards went in
+    if (!performance.getEntriesByName('ckpt-first-grid').length && r.models.length)
+      requestAnimationFrame(() => { if (!performance.getEntriesByName('ckpt-first-grid').length) performance.mark('ckpt-first-grid'); });
     loaded += r.models.length;
     $('#count').textContent = total + (total === 1 ? ' model' : ' models');
     $('#more').textContent = loaded < total ? `showing ${loaded} of ${total}` : (total ? '' : 'No model matches these filters.');
