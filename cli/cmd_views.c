@@ -78,6 +78,8 @@ int cmd_views(struct cli_ctx *ctx, int argc, char **argv)
             o.group_by = a + 11;
         } else if (strcmp(a, "--hardlink") == 0) {
             o.hardlink = 1;
+        } else if (strcmp(a, "--dry-run") == 0) {
+            o.dry_run = 1;
         } else if (strcmp(a, "--comfyui-yaml") == 0) {
             yaml = 1;
         } else if (strncmp(a, "--comfyui-yaml=", 15) == 0 && a[15]) {
@@ -102,7 +104,7 @@ int cmd_views(struct cli_ctx *ctx, int argc, char **argv)
     }
     /* links name the real files by absolute path; the root (and its parents) is made and
        resolved too */
-    char *p = strdup(root);
+    char *p = o.dry_run ? NULL : strdup(root);
     for (char *q = p ? p + 1 : NULL; q && *q; q++) {
         if (*q == '/') {
             *q = 0;
@@ -111,14 +113,20 @@ int cmd_views(struct cli_ctx *ctx, int argc, char **argv)
         }
     }
     free(p);
-    if (mkdir(root, 0777) != 0 && errno != EEXIST) {
+    if (!o.dry_run && mkdir(root, 0777) != 0 && errno != EEXIST) {
         cli_error("%s: cannot create: %s", root, strerror(errno));
         return EXIT_INPUT;
     }
     char abs[PATH_MAX];
     if (!realpath(root, abs)) {
-        cli_error("%s: %s", root, strerror(errno));
-        return EXIT_INPUT;
+        /* --dry-run of a view not made yet: the absolute name it would have */
+        char cwd[PATH_MAX];
+        if (!o.dry_run || errno != ENOENT || (root[0] != '/' && !getcwd(cwd, sizeof cwd)) ||
+            snprintf(abs, sizeof abs, "%s%s%s", root[0] == '/' ? "" : cwd,
+                     root[0] == '/' ? "" : "/", root) >= (int)sizeof abs) {
+            cli_error("%s: %s", root, strerror(errno));
+            return EXIT_INPUT;
+        }
     }
     o.root = abs;
 
@@ -138,7 +146,7 @@ int cmd_views(struct cli_ctx *ctx, int argc, char **argv)
     struct ckpt_buf y = {0}, b = {0};
     if (yaml) {
         ckpt_ui_comfyui_yaml(abs, &y);
-        if (yaml_out)
+        if (yaml_out && !o.dry_run)
             ex = write_yaml(yaml_out, &y);
     }
     if (ctx->json) {
@@ -149,6 +157,8 @@ int cmd_views(struct cli_ctx *ctx, int argc, char **argv)
         ckpt_json_str(&j, abs);
         ckpt_json_key(&j, "ui");
         ckpt_json_str(&j, ckpt_ui_name(o.ui));
+        ckpt_json_key(&j, "dry_run");
+        ckpt_json_bool(&j, o.dry_run);
         const struct {
             const char *k;
             size_t v;
@@ -166,7 +176,14 @@ int cmd_views(struct cli_ctx *ctx, int argc, char **argv)
         ckpt_json_obj_end(&j);
         cli_flush(&b);
     } else {
-        if (!ctx->quiet)
+        if (!ctx->quiet && o.dry_run)
+            fprintf(stderr,
+                    "dry run, nothing changed: %s view %s: %zu models; links to create %zu, to "
+                    "repoint %zu, kept %zu, to remove %zu; %zu with no place in %s, %zu unsafe "
+                    "(not linked); %zu paths left alone\n",
+                    ckpt_ui_name(o.ui), abs, st.models, st.created, st.updated, st.kept, st.removed,
+                    st.no_place, ckpt_ui_name(o.ui), st.unsafe, st.foreign);
+        else if (!ctx->quiet)
             fprintf(stderr,
                     "%s view %s: %zu models; links created %zu, repointed %zu, kept %zu, "
                     "removed %zu; %zu with no place in %s, %zu unsafe (not linked); %zu paths "

@@ -322,7 +322,7 @@ const struct cli_command cli_commands[] = {
      cmd_sidecars},
     {"views", "a folder tree of links laid out for A1111, Forge, ComfyUI or InvokeAI",
      "views --ui a1111|forge|comfyui|invokeai --root DIR [--group-by TEMPLATE] [--hardlink]\n"
-     "      [--comfyui-yaml[=FILE]] [-v] [--json]\n"
+     "      [--comfyui-yaml[=FILE]] [--dry-run] [-v] [--json]\n"
      "\n"
      "Fills DIR with links to the catalogued model files that are present, in the folders the\n"
      "UI reads each kind from (A1111/Forge models/Stable-diffusion, models/Lora, models/VAE,\n"
@@ -332,7 +332,8 @@ const struct cli_command cli_commands[] = {
      "sidecars they read. Re-running updates the tree: new models are linked, moved ones\n"
      "repointed, forgotten or missing ones unlinked. Only links ckptdb made (listed in\n"
      "DIR/.ckptdb-view.json) are ever replaced or removed; real files and anything else in DIR\n"
-     "are left alone.\n"
+     "are left alone. --dry-run counts (and with -v lists) what would change and touches\n"
+     "nothing.\n"
      "\n"
      "  --group-by TEMPLATE  sub-folders by a layout template or preset, as organize's\n"
      "                       --layout (e.g. '{output|unsorted}/{realism}', by-output)\n"
@@ -341,7 +342,8 @@ const struct cli_command cli_commands[] = {
      "  --comfyui-yaml       print an extra_model_paths.yaml section pointing ComfyUI at DIR;\n"
      "                       =FILE writes it to FILE (a new file, or one it wrote before)\n"
      "  -v                   list every link created, repointed or removed\n"
-     "  --json               {root, ui, models, created, updated, kept, removed, foreign,\n"
+     "  --dry-run            count (with -v list) what would change; touch nothing\n"
+     "  --json               {root, ui, dry_run, models, created, updated, kept, removed, foreign,\n"
      "                       no_place, failed[, comfyui_yaml]}\n"
      "\n"
      "Exit status: 0; 1 when a link could not be made; 2 usage. See docs/views.md.\n",

@@ -50,6 +50,8 @@ struct ckpt_view_options {
     const char *root;     /* the view's folder (created when missing) */
     const char *group_by; /* layout template or preset for sub-folders; NULL: none */
     int hardlink;         /* hardlinks instead of symlinks (folders are always symlinked) */
+    int dry_run;          /* count and log what a sync would change; touch nothing (the root
+                             need not exist) */
     /* one line per event: level 0 = a problem (foreign file left alone, link that failed),
        1 = a change (created, repointed, removed), 2 = verbose (kept, no place in this UI) */
     void (*log)(void *user, int level, const char *msg);

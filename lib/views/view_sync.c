@@ -590,7 +590,11 @@ static void apply_want(struct sync *s, const char *root, const struct want *w)
         return;
     }
     struct stat st;
-    if (lstat(abs, &st) != 0) {
+    int dry = s->o->dry_run;
+    if (lstat(abs, &st) != 0 && dry) {
+        s->st->created++;
+        say(s, 1, "would create %s -> %s", w->rel, w->target);
+    } else if (lstat(abs, &st) != 0) {
         const char *slash = strrchr(w->rel, '/');
         char *dir = slash ? strndup(w->rel, (size_t)(slash - w->rel)) : strdup("");
         /* links come sorted by path: a folder made for the previous one is not made again */
@@ -619,7 +623,10 @@ static void apply_want(struct sync *s, const char *root, const struct want *w)
         keep_entry(s, w->rel, w->target, link, abs);
     } else {
         struct entry *old = find_old(s, w->rel);
-        if (old && is_ours(abs, old)) {
+        if (old && is_ours(abs, old) && dry) {
+            s->st->updated++;
+            say(s, 1, "would repoint %s -> %s", w->rel, w->target);
+        } else if (old && is_ours(abs, old)) {
             char *tmp;
             if (asprintf(&tmp, "%s.ckptdb-tmp", abs) < 0) {
                 s->oom = 1;
@@ -664,6 +671,9 @@ static void remove_stale(struct sync *s, const char *root)
         struct stat st;
         if (lstat(abs, &st) != 0) {
             /* already gone */
+        } else if (is_ours(abs, e) && s->o->dry_run) {
+            s->st->removed++;
+            say(s, 1, "would remove %s", e->rel);
         } else if (is_ours(abs, e)) {
             if (unlink(abs) == 0) {
                 s->st->removed++;
@@ -721,12 +731,13 @@ int ckpt_view_sync(struct ckpt_catalog *c, const struct ckpt_view_options *o,
         return rc;
     struct sync s = {.o = o, .st = st};
     char *old_text = NULL;
-    if (mkdir(o->root, 0777) != 0 && errno != EEXIST) {
+    struct stat rs;
+    if (o->dry_run && stat(o->root, &rs) != 0 && errno == ENOENT) {
+        /* a view not made yet: everything would be created */
+    } else if (!o->dry_run && mkdir(o->root, 0777) != 0 && errno != EEXIST) {
         rc = ckpt_error_setf(err, CKPT_E_IO, o->root, "cannot create: %s", strerror(errno));
         goto out;
-    }
-    struct stat rs;
-    if (stat(o->root, &rs) != 0 || !S_ISDIR(rs.st_mode)) {
+    } else if (stat(o->root, &rs) != 0 || !S_ISDIR(rs.st_mode)) {
         rc = ckpt_error_setf(err, CKPT_E_IO, o->root, "is not a folder");
         goto out;
     }
@@ -746,7 +757,7 @@ int ckpt_view_sync(struct ckpt_catalog *c, const struct ckpt_view_options *o,
         goto out;
     }
     const char *const *dirs = ckpt_ui_folders(o->ui);
-    for (size_t i = 0; dirs[i]; i++)
+    for (size_t i = 0; dirs[i] && !o->dry_run; i++)
         if (mkdirs(o->root, dirs[i]) != 0) {
             rc = ckpt_error_setf(err, CKPT_E_IO, o->root, "cannot create %s: %s", dirs[i],
                                  strerror(errno));
@@ -760,7 +771,7 @@ int ckpt_view_sync(struct ckpt_catalog *c, const struct ckpt_view_options *o,
         goto out;
     }
     /* the manifest records what exists now, even when some links failed */
-    if ((rc = write_manifest(&s, o->root, old_text, err)))
+    if (!o->dry_run && (rc = write_manifest(&s, o->root, old_text, err)))
         goto out;
     if (st->failed)
         rc = ckpt_error_setf(err, CKPT_E_IO, o->root, "%zu link%s could not be made", st->failed,

@@ -40,12 +40,19 @@ libstate() { # the library: stat of every file, content hash of the small ones
 }
 before=$(libstate)
 
+# --dry-run: the counts of a real run, and nothing on disk (the root is not even made)
+dry=$("$CKPT_BIN" --json views --ui a1111 --root "$V/a1111" --dry-run | jq -r '"\(.dry_run) \(.created) \(.models)"')
+[ ! -e "$V/a1111" ] && ok dry-run-nothing || fail dry-run-nothing "--dry-run made $V/a1111"
 for ui in a1111 forge invokeai; do
   golden "$g/$ui.txt" "$(ck views --ui $ui --root "$V/$ui" | norm)"
   golden "$g/$ui-tree.txt" "$(tree "$V/$ui")"
 done
 golden "$g/comfyui.txt" "$(ck views --ui comfyui --root "$V/comfyui" --group-by '{output|unsorted}/{realism}' -v | norm)"
 golden "$g/comfyui-tree.txt" "$(tree "$V/comfyui")"
+real=$("$CKPT_BIN" --json views --ui a1111 --root "$V/a1111" --dry-run | jq -r '"\(.created) \(.kept)"')
+n_links=$(find "$V/a1111" -type l | wc -l)
+[ "$dry" = "true $n_links $(echo "$dry" | cut -d' ' -f3)" ] && [ "$real" = "0 $n_links" ] && ok dry-run-counts ||
+  fail dry-run-counts "dry run before: '$dry', after the real run: '$real', $n_links links"
 # re-runs change nothing (not even the manifest)
 m1=$(stat -c %Y.%i "$V/comfyui/.ckptdb-view.json")
 golden "$g/comfyui-rerun.txt" "$(ck views --ui comfyui --root "$V/comfyui" --group-by '{output|unsorted}/{realism}' | norm)"
