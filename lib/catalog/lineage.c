@@ -262,28 +262,31 @@ int ckpt_catalog_lineage_nearest(struct ckpt_catalog *c, const struct ckpt_linea
         rc = collect_i64(c, q, &ok, &nok, err);
         ckpt_st_finalize(q);
     }
-    /* the lineage rows of the query's family; the `keep` nearest kept in a heap (a row farther
-     * than all of them stops being measured half-way) */
+    /* the lineage rows of the query's family, in table order (an index on family costs a
+     * lookup per row and most rows are of the family queried), its fold read only on a match;
+     * the `keep` nearest kept in a heap (a row farther than all of them stops being measured
+     * half-way) */
     if (!rc)
-        rc = ckpt_cat_prepare(c,
-                              "SELECT file_id, fold FROM lineage WHERE family = ?"
-                              " ORDER BY file_id",
-                              &q, err);
+        rc = ckpt_cat_prepare(c, "SELECT file_id, family, fold FROM lineage ORDER BY file_id", &q,
+                              err);
     if (rc) {
         ckpt_lineage_foldq_free(fq);
         free(v);
         free(ok);
         return rc;
     }
-    ckpt_st_bind_text(q, 1, ckpt_lineage_fp_family(qf));
+    const char *family = ckpt_lineage_fp_family(qf);
     size_t n = 0, seq = 0;
     int s;
     while ((s = ckpt_st_step(q)) == CKPT_DB_ROW) {
         int64_t fid = ckpt_st_i64(q, 0);
         if (!nok || !bsearch(&fid, ok, nok, sizeof *ok, cmp_i64))
             continue; /* missing, or the query's own model */
+        const char *fam = ckpt_st_text(q, 1);
+        if (!fam || strcmp(fam, family))
+            continue;
         size_t flen = 0;
-        const void *fold = ckpt_st_blob(q, 1, &flen);
+        const void *fold = ckpt_st_blob(q, 2, &flen);
         double bound = n == keep ? v[0].d : INFINITY;
         double d = ckpt_lineage_foldq_distance(fq, fold, flen, bound);
         if (!(d >= 0) || !keep) /* other blocks (or a damaged fold): not comparable */

@@ -438,10 +438,13 @@ double ckpt_lineage_foldq_distance(const struct ckpt_lineage_foldq *fq, const vo
             memcpy(&f[k], &v, 4);
         }
 #endif
+        double tt[SAVE_FOLD]; /* the squares apart (vectorised), summed in order (same bits) */
         for (int k = 0; k < SAVE_FOLD; k++) {
             double t = (double)q[k] - f[k];
-            d += t * t;
+            tt[k] = t * t;
         }
+        for (int k = 0; k < SAVE_FOLD; k++)
+            d += tt[k];
         if (d > bound) /* the rest only adds: already farther than the caller needs */
             return d;
     }
