@@ -56,6 +56,6 @@ for cmd in lineage similar; do
     echo "($t1 - $t0) * 1000" | bc >>"$t/$cmd.times"
     awk '{print ($1 + $2) * 1000}' "$t/tm" >>"$t/$cmd.cpu"
   done
-  echo "$cmd over $n fingerprinted models: $(median <"$t/$cmd.times") ms wall," \
-    "$(median <"$t/$cmd.cpu") ms CPU (median of 5)"
+  printf '%s over %s fingerprinted models: %.0f ms wall, %.0f ms CPU (median of 5)\n' "$cmd" "$n" \
+    "$(median <"$t/$cmd.times")" "$(median <"$t/$cmd.cpu")"
 done
