@@ -85,6 +85,14 @@ void ckpt_lineage_fp_fold_save(const struct ckpt_lineage_fp *fp, struct ckpt_buf
 /* Squared distance between fp's folded sketches and a saved fold; -1 when the fold is malformed
  * or has other blocks. */
 double ckpt_lineage_fold_distance(const struct ckpt_lineage_fp *fp, const void *fold, size_t len);
+/* The same over many folds: the query's side prepared once (NULL when out of memory). The
+ * distance stops adding blocks once it exceeds `bound` (returning a value above it; INFINITY
+ * computes it in full); -1 as above. */
+struct ckpt_lineage_foldq;
+struct ckpt_lineage_foldq *ckpt_lineage_foldq_new(const struct ckpt_lineage_fp *fp);
+double ckpt_lineage_foldq_distance(const struct ckpt_lineage_foldq *fq, const void *fold,
+                                   size_t len, double bound);
+void ckpt_lineage_foldq_free(struct ckpt_lineage_foldq *fq);
 
 /* ---- reading a fingerprint -------------------------------------------------------------------
  */

@@ -315,7 +315,10 @@ int ckpt_db_sqlite_open(const char *path, int readonly, struct ckpt_db **out)
        durable across process kills (only a power loss can drop the last commits) */
     if (!readonly && (rc = sq_exec(&d->base, "PRAGMA journal_mode = WAL")))
         return rc;
-    /* mmap: reading thousands of records costs memory copies, not a pread per page */
+    /* mmap: reading thousands of records costs memory copies, not a pread per page; the whole
+       file (up to SQLite's 2 GB cap): a 10,000-model catalog with lineage fingerprints is ~1 GB,
+       and pages beyond the window each cost a fresh page-cache buffer (page faults: a lineage
+       query over it took twice the CPU with a 256 MB window) */
     return sq_exec(&d->base, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
-                             " PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32768");
+                             " PRAGMA mmap_size = 2147418112; PRAGMA cache_size = -32768");
 }

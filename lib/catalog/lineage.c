@@ -164,12 +164,78 @@ void ckpt_lineage_cands_release(struct ckpt_lineage_cands *r)
 struct near {
     int64_t file_id;
     double d;
+    size_t seq; /* row order: ties keep it, as a stable sort of every row would */
 };
+
+static int near_before(const struct near *x, const struct near *y)
+{
+    return x->d < y->d || (x->d == y->d && x->seq < y->seq);
+}
 
 static int cmp_near(const void *a, const void *b)
 {
     const struct near *x = a, *y = b;
-    return x->d < y->d ? -1 : x->d > y->d;
+    return near_before(x, y) ? -1 : near_before(y, x);
+}
+
+/* v[0..n) is a max-heap by near_before (its root the farthest kept); sift v[i] down. */
+static void heap_down(struct near *v, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && near_before(&v[m], &v[l]))
+            m = l;
+        if (l + 1 < n && near_before(&v[m], &v[l + 1]))
+            m = l + 1;
+        if (m == i)
+            return;
+        struct near t = v[i];
+        v[i] = v[m];
+        v[m] = t;
+        i = m;
+    }
+}
+
+static void heap_up(struct near *v, size_t i)
+{
+    while (i > 0 && near_before(&v[(i - 1) / 2], &v[i])) {
+        struct near t = v[i];
+        v[i] = v[(i - 1) / 2];
+        v[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The first column of every row of q, sorted. */
+static int collect_i64(struct ckpt_catalog *c, struct ckpt_st *q, int64_t **out, size_t *n,
+                       struct ckpt_error *err)
+{
+    size_t cap = 0;
+    int s;
+    while ((s = ckpt_st_step(q)) == CKPT_DB_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            int64_t *nv = realloc(*out, cap * sizeof *nv);
+            if (!nv)
+                return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+            *out = nv;
+        }
+        (*out)[(*n)++] = ckpt_st_i64(q, 0);
+    }
+    if (s != CKPT_DB_DONE)
+        return ckpt_cat_sqlerr(c, s, "reading files", err);
+    size_t i = 1;
+    while (i < *n && (*out)[i - 1] <= (*out)[i])
+        i++;
+    if (i < *n) /* often in order already */
+        qsort(*out, *n, sizeof **out, cmp_i64);
+    return CKPT_OK;
 }
 
 int ckpt_catalog_lineage_nearest(struct ckpt_catalog *c, const struct ckpt_lineage_fp *qf,
@@ -177,49 +243,74 @@ int ckpt_catalog_lineage_nearest(struct ckpt_catalog *c, const struct ckpt_linea
                                  struct ckpt_error *err)
 {
     memset(out, 0, sizeof *out);
+    struct ckpt_lineage_foldq *fq = ckpt_lineage_foldq_new(qf);
+    struct near *v = calloc(keep ? keep : 1, sizeof *v);
+    if (!fq || !v) {
+        ckpt_lineage_foldq_free(fq);
+        free(v);
+        return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+    }
+    /* the files that count: present, of another model (ids from the covering index
+     * files_model_missing, sorted, so the pass below needs no join per row) */
+    int64_t *ok = NULL;
+    size_t nok = 0;
     struct ckpt_st *q;
-    /* one file per model (its first present one), of the query's family */
-    int rc = ckpt_cat_prepare(c,
-                              "SELECT l.file_id, l.fold FROM lineage l JOIN files f"
-                              " ON f.id = l.file_id WHERE l.family = ?1 AND f.model_id != ?2"
-                              " AND f.missing = 0",
-                              &q, err);
-    if (rc)
+    int rc =
+        ckpt_cat_prepare(c, "SELECT id FROM files WHERE missing = 0 AND model_id != ?", &q, err);
+    if (!rc) {
+        ckpt_st_bind_i64(q, 1, self);
+        rc = collect_i64(c, q, &ok, &nok, err);
+        ckpt_st_finalize(q);
+    }
+    /* the lineage rows of the query's family, in table order (an index on family costs a
+     * lookup per row and most rows are of the family queried), its fold read only on a match;
+     * the `keep` nearest kept in a heap (a row farther than all of them stops being measured
+     * half-way) */
+    if (!rc)
+        rc = ckpt_cat_prepare(c, "SELECT file_id, family, fold FROM lineage ORDER BY file_id", &q,
+                              err);
+    if (rc) {
+        ckpt_lineage_foldq_free(fq);
+        free(v);
+        free(ok);
         return rc;
-    ckpt_st_bind_text(q, 1, ckpt_lineage_fp_family(qf));
-    ckpt_st_bind_i64(q, 2, self);
-    struct near *v = NULL;
-    size_t n = 0, cap = 0;
+    }
+    const char *family = ckpt_lineage_fp_family(qf);
+    size_t n = 0, seq = 0;
     int s;
     while ((s = ckpt_st_step(q)) == CKPT_DB_ROW) {
+        int64_t fid = ckpt_st_i64(q, 0);
+        if (!nok || !bsearch(&fid, ok, nok, sizeof *ok, cmp_i64))
+            continue; /* missing, or the query's own model */
+        const char *fam = ckpt_st_text(q, 1);
+        if (!fam || strcmp(fam, family))
+            continue;
         size_t flen = 0;
-        const void *fold = ckpt_st_blob(q, 1, &flen);
-        double d = ckpt_lineage_fold_distance(qf, fold, flen);
-        if (d < 0)
-            continue; /* other blocks: not comparable */
-        if (n == cap) {
-            cap = cap ? cap * 2 : 256;
-            struct near *nv = realloc(v, cap * sizeof *nv);
-            if (!nv) {
-                rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
-                break;
-            }
-            v = nv;
+        const void *fold = ckpt_st_blob(q, 2, &flen);
+        double bound = n == keep ? v[0].d : INFINITY;
+        double d = ckpt_lineage_foldq_distance(fq, fold, flen, bound);
+        if (!(d >= 0) || !keep) /* other blocks (or a damaged fold): not comparable */
+            continue;
+        struct near e = {fid, d, seq++};
+        if (n < keep) {
+            v[n] = e;
+            heap_up(v, n++);
+        } else if (near_before(&e, &v[0])) {
+            v[0] = e;
+            heap_down(v, n, 0);
         }
-        v[n].file_id = ckpt_st_i64(q, 0);
-        v[n++].d = d;
     }
-    if (!rc && s != CKPT_DB_DONE && s != CKPT_DB_ROW)
+    if (s != CKPT_DB_DONE && s != CKPT_DB_ROW)
         rc = ckpt_cat_sqlerr(c, s, "reading fingerprints", err);
     ckpt_st_finalize(q);
+    ckpt_lineage_foldq_free(fq);
+    free(ok);
     if (rc) {
         free(v);
         return rc;
     }
     if (n)
         qsort(v, n, sizeof *v, cmp_near);
-    if (n > keep)
-        n = keep;
     out->fps = calloc(n ? n : 1, sizeof *out->fps);
     out->names = calloc(n ? n : 1, sizeof *out->names);
     out->shas = calloc(n ? n : 1, sizeof *out->shas);

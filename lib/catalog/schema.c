@@ -103,6 +103,9 @@ static const char *const migrations[] = {
     "    (SELECT group_concat(coalesce(metadata, '') || ' ' || coalesce(site_tags, ''), ' ')\n"
     "       FROM files f WHERE f.model_id = m.id)\n"
     "  FROM models m;\n",
+    /* 8: a model named on the command line (`show NAME`, `lineage NAME`) is found by an index
+       step, not a scan of every model (50 M instructions at 100,000 models) */
+    "CREATE INDEX models_name ON models(name);\n",
 };
 
 /* The same migrations for PostgreSQL, number for number (a new SQLite migration needs its
@@ -210,6 +213,8 @@ static const char *const pg_migrations[] = {
     "  state" T " NOT NULL, note" T ", PRIMARY KEY(run_id, seq));\n",
     /* 7: SQLite's search tokenizer; PostgreSQL's trigram search is unchanged */
     "SELECT 1;\n",
+    /* 8 */
+    "CREATE INDEX models_name ON models(name);\n",
 };
 #undef T
 

@@ -122,15 +122,18 @@ static const struct ckpt_lineage_fp *guess_base(const struct ckpt_lineage_fp *q,
                         (double)p[i]->blocks[k].fold[f] - p[b]->blocks[k].fold[f];
             nv++;
         }
-        double s = 0;
+        double s = 0, nn[NN + 1];
         size_t cnt = 0;
+        for (size_t i = 0; i < nv; i++) { /* the squared norms, summed in the same order */
+            nn[i] = 0;
+            for (size_t k = 0; k < dim; k++)
+                nn[i] += dv[i * dim + k] * dv[i * dim + k];
+        }
         for (size_t i = 0; i < nv; i++)
             for (size_t j = i + 1; j < nv; j++) {
-                double xy = 0, xx = 0, yy = 0;
-                for (size_t k = 0; k < dim; k++) {
-                    double x = dv[i * dim + k], y = dv[j * dim + k];
-                    xy += x * y, xx += x * x, yy += y * y;
-                }
+                double xy = 0, xx = nn[i], yy = nn[j];
+                for (size_t k = 0; k < dim; k++)
+                    xy += dv[i * dim + k] * dv[j * dim + k];
                 s += xx > 0 && yy > 0 ? fabs(xy) / sqrt(xx * yy) : 1;
                 cnt++;
             }

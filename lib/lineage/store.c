@@ -122,7 +122,11 @@ static int cmp_tensor(const void *a, const void *b)
 
 void lin_fp_derive(struct ckpt_lineage_fp *fp)
 {
-    qsort(fp->tensors, fp->nt, sizeof *fp->tensors, cmp_tensor);
+    size_t i0 = 1;
+    while (i0 < fp->nt && fp->tensors[i0 - 1].name_hash <= fp->tensors[i0].name_hash)
+        i0++;
+    if (i0 < fp->nt) /* a saved blob is in order already */
+        qsort(fp->tensors, fp->nt, sizeof *fp->tensors, cmp_tensor);
     for (size_t b = 0; b < fp->nb; b++) {
         fp->blocks[b].digest = 0x6c696e65616765ull;
         memset(fp->blocks[b].fold, 0, sizeof fp->blocks[b].fold);
@@ -211,6 +215,18 @@ void ckpt_lineage_fp_save(const struct ckpt_lineage_fp *fp, struct ckpt_buf *b)
 
 static uint64_t get_le(const uint8_t *p, int n)
 {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n == 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        return v;
+    }
+    if (n == 4) {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        return v;
+    }
+#endif
     uint64_t v = 0;
     for (int i = n - 1; i >= 0; i--)
         v = v << 8 | p[i];
@@ -250,8 +266,9 @@ int ckpt_lineage_fp_load(const void *data, size_t len, const char *name,
                                (unsigned long long)need);
     struct ckpt_lineage_fp *fp = calloc(1, sizeof *fp);
     if (fp) {
-        fp->blocks = calloc(nb ? nb : 1, sizeof *fp->blocks);
-        fp->tensors = calloc(nt ? nt : 1, sizeof *fp->tensors);
+        /* every field is set below or by lin_fp_derive: no zeroing (a query loads 64 blobs) */
+        fp->blocks = malloc((nb ? nb : 1) * sizeof *fp->blocks);
+        fp->tensors = malloc((nt ? nt : 1) * sizeof *fp->tensors);
     }
     if (!fp || !fp->blocks || !fp->tensors) {
         ckpt_lineage_fp_free(fp);
@@ -276,12 +293,17 @@ int ckpt_lineage_fp_load(const void *data, size_t len, const char *name,
             bad = "block component";
         if (!isfinite(b->floor2) || !isfinite(b->sumsq) || b->floor2 < 0 || b->sumsq < 0)
             bad = "block norms";
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        memcpy(b->sketch, q + 36, sizeof b->sketch);
+#else
         for (int j = 0; j < CKPT_LINEAGE_K; j++) {
             uint32_t v = (uint32_t)get_le(q + 36 + 4 * j, 4);
             memcpy(&b->sketch[j], &v, 4);
+        }
+#endif
+        for (int j = 0; j < CKPT_LINEAGE_K; j++)
             if (!isfinite(b->sketch[j]))
                 bad = "sketch value";
-        }
         for (uint32_t j = 0; j < i && !bad; j++)
             if (!strcmp(fp->blocks[j].name, b->name))
                 bad = "duplicate block";
@@ -341,40 +363,98 @@ void ckpt_lineage_fp_fold_save(const struct ckpt_lineage_fp *fp, struct ckpt_buf
     }
 }
 
-double ckpt_lineage_fold_distance(const struct ckpt_lineage_fp *fp, const void *fold, size_t len)
+struct ckpt_lineage_foldq {
+    size_t nb;
+    char (*names)[8];   /* the query's block names, NUL padded */
+    const char **cname; /* the same, as the fingerprint holds them */
+    float *q;           /* nb x SAVE_FOLD: the query's saved-form fold */
+};
+
+struct ckpt_lineage_foldq *ckpt_lineage_foldq_new(const struct ckpt_lineage_fp *fp)
+{
+    struct ckpt_lineage_foldq *fq = calloc(1, sizeof *fq);
+    size_t nb = fp->nb ? fp->nb : 1;
+    if (!fq || !(fq->names = calloc(nb, sizeof *fq->names)) ||
+        !(fq->cname = calloc(nb, sizeof *fq->cname)) ||
+        !(fq->q = calloc(nb * SAVE_FOLD, sizeof *fq->q))) {
+        ckpt_lineage_foldq_free(fq);
+        return NULL;
+    }
+    fq->nb = fp->nb;
+    for (size_t i = 0; i < fp->nb; i++) {
+        memcpy(fq->names[i], fp->blocks[i].name, strnlen(fp->blocks[i].name, 8));
+        fq->cname[i] = fp->blocks[i].name;
+        fold_half(&fp->blocks[i], fq->q + i * SAVE_FOLD);
+    }
+    return fq;
+}
+
+void ckpt_lineage_foldq_free(struct ckpt_lineage_foldq *fq)
+{
+    if (!fq)
+        return;
+    free(fq->names);
+    free(fq->cname);
+    free(fq->q);
+    free(fq);
+}
+
+/* The row's block of the query's block i (its name compared as strncmp does), or NULL. */
+static const uint8_t *fold_row(const struct ckpt_lineage_foldq *fq, const uint8_t *p, size_t i)
+{
+    const size_t per = 8 + 4 * SAVE_FOLD;
+    const uint8_t *r = p + 8 + i * per;
+    if (!memcmp(r, fq->names[i], 8) || !strncmp((const char *)r, fq->cname[i], 8))
+        return r;
+    /* another order: find it */
+    for (size_t j = 0; j < fq->nb; j++)
+        if (!strncmp((const char *)(p + 8 + j * per), fq->cname[i], 8))
+            return p + 8 + j * per;
+    return NULL;
+}
+
+double ckpt_lineage_foldq_distance(const struct ckpt_lineage_foldq *fq, const void *fold,
+                                   size_t len, double bound)
 {
     const uint8_t *p = fold;
     const size_t per = 8 + 4 * SAVE_FOLD;
     if (!p || len < 8 || memcmp(p, "LF2", 4))
         return -1;
     uint64_t nb = get_le(p + 4, 4);
-    if (nb != fp->nb || len != 8 + nb * per)
+    if (nb != fq->nb || len != 8 + nb * per)
         return -1;
     double d = 0;
-    for (size_t i = 0; i < fp->nb; i++) {
-        const uint8_t *r = p + 8 + i * per;
-        if (strncmp((const char *)r, fp->blocks[i].name, 8)) {
-            /* another order: find it */
-            size_t j = 0;
-            while (j < fp->nb && strncmp((const char *)(p + 8 + j * per), fp->blocks[i].name, 8))
-                j++;
-            if (j == fp->nb)
-                return -1;
-            r = p + 8 + j * per;
-        }
-        float q[SAVE_FOLD], f[SAVE_FOLD];
-        fold_half(&fp->blocks[i], q);
+    for (size_t i = 0; i < fq->nb; i++) {
+        const uint8_t *r = fold_row(fq, p, i);
+        if (!r)
+            return -1;
+        const float *q = fq->q + i * SAVE_FOLD;
+        float f[SAVE_FOLD];
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
         memcpy(f, r + 8, sizeof f);
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#else
         for (int k = 0; k < SAVE_FOLD; k++) {
             uint32_t v = (uint32_t)get_le(r + 8 + 4 * k, 4);
             memcpy(&f[k], &v, 4);
         }
 #endif
+        double tt[SAVE_FOLD]; /* the squares apart (vectorised), summed in order (same bits) */
         for (int k = 0; k < SAVE_FOLD; k++) {
             double t = (double)q[k] - f[k];
-            d += t * t;
+            tt[k] = t * t;
         }
+        for (int k = 0; k < SAVE_FOLD; k++)
+            d += tt[k];
+        if (d > bound) /* the rest only adds: already farther than the caller needs */
+            return d;
     }
+    return d;
+}
+
+double ckpt_lineage_fold_distance(const struct ckpt_lineage_fp *fp, const void *fold, size_t len)
+{
+    struct ckpt_lineage_foldq *fq = ckpt_lineage_foldq_new(fp);
+    double d = fq ? ckpt_lineage_foldq_distance(fq, fold, len, INFINITY) : -1;
+    ckpt_lineage_foldq_free(fq);
     return d;
 }

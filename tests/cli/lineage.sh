@@ -4,7 +4,8 @@
 # similar JSON has the contract's fields and reports the shared VAE and text encoder, usage
 # errors exit 2 and an unreadable candidate exits 1; over a catalog (fingerprints from scan),
 # a weighted sum is explained by name with sha256s, a file outside it is compared with it, an
-# unknown model exits 1 and a catalog scanned --no-lineage says why it cannot answer.
+# unknown model exits 1 and a catalog scanned --no-lineage says why it cannot answer; the
+# synthetic files identify as sd1/sdxl checkpoints.
 set -uo pipefail
 . "$(dirname "$0")/common.bash"
 bin=$CKPT_BIN
@@ -66,4 +67,11 @@ then ok catalog-similar-file; else fail catalog-similar-file "$out"; fi
 "$bin" --db "$t/n.db" scan --no-lineage "$t/m" >/dev/null 2>&1
 msg=$("$bin" --db "$t/n.db" lineage ws1 2>&1 >/dev/null); rc=$?
 [ $rc -eq 1 ] && [[ $msg == *"no lineage fingerprint"* ]] && ok no-lineage || fail no-lineage "rc $rc: $msg"
+
+# the reduced synthetic files still identify as their family (the demo's family tree is sd1)
+for arch in sd1 sdxl; do
+  got=$("$bin" --json identify "$CKPT_FIXTURES/lineage/$arch/base.safetensors" |
+    /usr/bin/python3 -c 'import json,sys; r=json.load(sys.stdin)[0]; print(r["kind"], r["family"], ",".join(r["problems"]))')
+  [ "$got" = "checkpoint $arch " ] && ok "identify-$arch" || fail "identify-$arch" "got '$got'"
+done
 finish

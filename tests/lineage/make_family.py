@@ -3,7 +3,8 @@
 
 For SD1 and SDXL: the real tensor names and shapes of ../shared/ref/keys (reduced in number:
 per UNet block a few tensors of at most 200 Ki elements, a few text-encoder and VAE tensors;
-every merge block is represented), random values of realistic scale, and from them a base,
+every merge block is represented; the tensor `ckptdb identify` tells the family from is always
+kept, so the files identify as sd1/sdxl checkpoints), random values of realistic scale, and from them a base,
 fine-tunes (base + structured noise: a rank-4 part plus dense noise, ~5% of the weights' size),
 weighted-sum, add-difference, block-weighted, TIES and DARE merges, a merge of merges, a baked
 LoRA and a fine-tune of a fine-tune, every file saved in fp16 safetensors (merges are computed in
@@ -46,6 +47,12 @@ def block_of(key, xl):
     return None
 
 
+# Tensors kept whatever their size: what `ckptdb identify` decides the family from (the first
+# cross-attention's context width: 768 = CLIP ViT-L = SD1; SDXL is told by its bigG text encoder)
+MUST = {"sd1": {"model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight"},
+        "sdxl": set()}
+
+
 def select(arch):
     xl = arch == "sdxl"
     if xl:
@@ -69,9 +76,12 @@ def select(arch):
                 continue
             lim = 200_000 if blk == "unet" else 120_000
             want = 4 if blk == "unet" else 6
+            lst = per.setdefault(b, [])
+            if prefix + k in MUST[arch]:
+                lst.append((prefix + k, dims))
+                continue
             if n > lim:
                 continue
-            lst = per.setdefault(b, [])
             # at least one matrix per block, then whatever comes
             if len(lst) < want and (len(dims) >= 2 or len(lst) < want - 1):
                 lst.append((prefix + k, dims))
@@ -127,6 +137,11 @@ def save(path, state, meta=None):
 
 def family(arch, seed):
     rng = np.random.default_rng(seed)
+    # the always-kept tensors draw from a stream of their own, so the others' values do not
+    # depend on them (the evaluation data of the rest stays what it was before they were kept)
+    side = np.random.default_rng(seed + 1000)
+    must = MUST[arch]
+    gen = lambda n: side if n in must else rng
     sel = select(arch)
     blocks = {n: b for n, _, b in sel}
     allblocks = sorted(set(blocks.values()))
@@ -138,15 +153,15 @@ def family(arch, seed):
         models[name] = f16(state)
         truth[name] = recipe
 
-    base = {n: base_values(rng, n, dims) for n, dims, _ in sel}
+    base = {n: base_values(gen(n), n, dims) for n, dims, _ in sel}
     put("base", base, {"origin": "base"})
     unet = lambda n: blocks[n] not in ("TE", "TE2", "VAE")
     for i in range(1, 6):
         # F4 also trains the text encoder; the others keep the base's TE and VAE byte for byte
-        st = {n: (v + delta(rng, v)) if (unet(n) or (i == 4 and blocks[n] != "VAE")) else v
+        st = {n: (v + delta(gen(n), v)) if (unet(n) or (i == 4 and blocks[n] != "VAE")) else v
               for n, v in f32(models["base"]).items()}
         put("ft%d" % i, st, {"origin": "fine-tune", "base": "base"})
-    st = {n: v + delta(rng, v, 0.03) if unet(n) else v for n, v in f32(models["ft1"]).items()}
+    st = {n: v + delta(gen(n), v, 0.03) if unet(n) else v for n, v in f32(models["ft1"]).items()}
     put("ft1b", st, {"origin": "fine-tune", "base": "ft1"})
     P = lambda name: f32(models[name])
 
@@ -161,6 +176,10 @@ def family(arch, seed):
                                 "parents": {p: {b: w for b in allblocks} for p, w in parts}})
 
     linear("ws1", [("ft1", 0.3), ("ft2", 0.7)])
+    if DEMO:  # the rest is not in the demo (computing it would only slow `make demo` down)
+        for name, demo_name in DEMO.items():
+            save(os.path.join(OUT, demo_name + ".safetensors"), models[name])
+        return
     linear("ws2", [("ft3", 0.5), ("ft4", 0.25), ("ft1", 0.25)])
     linear("ad1", [("ft1", 1.0), ("ft3", 0.5), ("base", -0.5)])
     linear("ad2", [("ft2", 1.0), ("ft4", 0.8), ("base", -0.8)])
@@ -198,7 +217,7 @@ def family(arch, seed):
             acc = R[n].copy()
             for q, w in parents:
                 t = P(q)[n] - R[n]
-                mask = rng.random(t.shape) >= p
+                mask = gen(n).random(t.shape) >= p
                 acc += w * t * mask / (1 - p)
             out[n] = acc
         return out
@@ -215,13 +234,9 @@ def family(arch, seed):
     for n in base:
         if st[n].ndim >= 2 and blocks[n] in lora_blocks:
             o, i = st[n].shape[0], st[n].size // st[n].shape[0]
-            lr = rng.normal(0, 1, (o, 8)) @ rng.normal(0, 1, (8, i)) / np.sqrt(8)
+            lr = gen(n).normal(0, 1, (o, 8)) @ gen(n).normal(0, 1, (8, i)) / np.sqrt(8)
             st[n] = st[n] + lr.reshape(st[n].shape).astype(np.float32) * float(st[n].std()) * 0.05
     put("lora1", st, {"origin": "fine-tune", "base": "base"})
-    if DEMO:
-        for name, demo_name in DEMO.items():
-            save(os.path.join(OUT, demo_name + ".safetensors"), models[name])
-        return
     for name, st in models.items():
         save(os.path.join(d, name + ".safetensors"), st)
     with open(os.path.join(d, "truth.json"), "w") as f:

@@ -1,6 +1,9 @@
 /* Lineage fingerprints: the one computed alongside the hashes (hasher extra consumer) equals the
  * one computed on its own, byte for byte; the blob round-trips; a damaged blob is refused with
- * CKPT_E_FORMAT; a linear merge's sketch is the merge of its parents' sketches (fit at floor). */
+ * CKPT_E_FORMAT; a linear merge's sketch is the merge of its parents' sketches (fit at floor); the
+ * prepared fold distance equals the one-off one, stops early only above its bound, and refuses
+ * a fold with other blocks. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -131,12 +134,48 @@ static void test_weighted_sum_fit(void **state)
         ckpt_lineage_fp_free(fp[i]);
 }
 
+static void test_fold_distance(void **state)
+{
+    (void)state;
+    struct ckpt_lineage_fp *a, *b;
+    assert_int_equal(ckpt_lineage_fingerprint_file(fixture("ft1"), NULL, &a, NULL), CKPT_OK);
+    assert_int_equal(ckpt_lineage_fingerprint_file(fixture("ft2"), NULL, &b, NULL), CKPT_OK);
+    struct ckpt_buf fb = {0};
+    ckpt_lineage_fp_fold_save(b, &fb);
+    double d = ckpt_lineage_fold_distance(a, fb.data, fb.len);
+    assert_true(d > 0);
+    struct ckpt_lineage_foldq *q = ckpt_lineage_foldq_new(a);
+    assert_non_null(q);
+    assert_true(ckpt_lineage_foldq_distance(q, fb.data, fb.len, INFINITY) == d); /* same bits */
+    assert_true(ckpt_lineage_foldq_distance(q, fb.data, fb.len, d) == d);        /* not above */
+    double early = ckpt_lineage_foldq_distance(q, fb.data, fb.len, d / 1e6);
+    assert_true(early > d / 1e6 && early <= d);
+    /* blocks out of order: found by name, same distance */
+    size_t per = (fb.len - 8) / ckpt_lineage_fp_block_count(b);
+    char *sw = malloc(fb.len);
+    assert_non_null(sw);
+    memcpy(sw, fb.data, fb.len);
+    memcpy(sw + 8, fb.data + 8 + per, per);
+    memcpy(sw + 8 + per, fb.data + 8, per);
+    assert_true(ckpt_lineage_foldq_distance(q, sw, fb.len, INFINITY) == d);
+    /* a block name no query block has: not comparable */
+    sw[8] = 'Z';
+    assert_true(ckpt_lineage_foldq_distance(q, sw, fb.len, INFINITY) < 0);
+    assert_true(ckpt_lineage_foldq_distance(q, fb.data, fb.len - 1, INFINITY) < 0);
+    free(sw);
+    ckpt_lineage_foldq_free(q);
+    ckpt_buf_free(&fb);
+    ckpt_lineage_fp_free(a);
+    ckpt_lineage_fp_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hasher_pass_equals_own_pass),
         cmocka_unit_test(test_weighted_sum_fit),
         cmocka_unit_test(test_portable_equals_vector),
+        cmocka_unit_test(test_fold_distance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
