@@ -22,6 +22,9 @@ struct ckpt_catalog {
     const char *cache_sql[32];
     struct ckpt_st *cache_st[32];
     int last_db_rc; /* the CKPT_DB_* code of the last failure ckpt_cat_sqlerr reported */
+    /* model ids reserved ahead (CKPT_SQL_NEW_IDS), largest first, used from the end */
+    int64_t new_ids[64];
+    size_t n_new_ids;
 };
 
 /* Run SQL without results; CKPT_E_IO naming the database on failure. */
@@ -42,6 +45,12 @@ void ckpt_cat_rollback(struct ckpt_catalog *c);
  * (serialization failure, deadlock) and may run again; then it is rolled back and a short,
  * growing, jittered pause taken. *attempt counts the tries (start at 0; gives up after 8). */
 int ckpt_cat_again(struct ckpt_catalog *c, int rc, int *attempt);
+/* Reserve ids for n new models ahead (PostgreSQL, up to 64 kept; nothing on SQLite), so that
+ * inserting a model needs no answer and can go down the pipeline. An id reserved and not used
+ * stays a gap. ckpt_cat_new_model_id takes one (the smallest), or 0 when none is reserved:
+ * then insert with RETURNING id. */
+int ckpt_cat_reserve_model_ids(struct ckpt_catalog *c, size_t n, struct ckpt_error *err);
+int64_t ckpt_cat_new_model_id(struct ckpt_catalog *c);
 /* Copy of a column's text, or NULL. */
 char *ckpt_cat_coldup(struct ckpt_st *st, int col);
 /* 1 when the catalog is on PostgreSQL. */

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "catalog/internal.h"
+#include "ckptdb/buf.h"
 #include "ckptdb/lineage.h"
 
 #define BATCH_FILES 32
@@ -426,27 +427,80 @@ static void old_hashes(struct ckpt_catalog *c, int64_t id, struct ckpt_analysis 
     ckpt_st_finalize(q);
 }
 
-/* A hashed record on another host with this fingerprint, to take the hashes from (*hashed_id);
-   which model the file joins is decided when it is recorded (model.c). */
-static int copy_elsewhere(struct walk *w, const char *fingerprint, int64_t *hashed_id,
-                          struct ckpt_error *err)
+/* A record whose fingerprint is that of one of a batch's new files. */
+struct fp_row {
+    int64_t id;
+    int this_host, missing, hashed; /* hashed: readable and with a sha256 */
+    char *fingerprint;
+};
+
+/* Every record (of any machine) whose fingerprint is that of a new file of the batch, in the
+   order missing first, then by id: one query per batch instead of two per file (a round trip
+   each on PostgreSQL). */
+static int fp_matches(struct walk *w, const struct entry *es, const struct ckpt_analysis *an,
+                      const int *skip, size_t n, struct fp_row **out, size_t *nout,
+                      struct ckpt_error *err)
 {
+    *out = NULL;
+    *nout = 0;
+    struct ckpt_buf sql = {0};
+    ckpt_buf_puts(&sql, "SELECT id, CASE WHEN host = ?1 THEN 1 ELSE 0 END, missing,"
+                        " CASE WHEN error IS NULL AND sha256 IS NOT NULL THEN 1 ELSE 0 END,"
+                        " fingerprint FROM files WHERE fingerprint IN (");
+    int np = 1;
+    for (size_t i = 0; i < n; i++)
+        if (!skip[i] && !es[i].file_id && an[i].fingerprint[0])
+            ckpt_buf_printf(&sql, "%s?%d", np > 1 ? ", " : "", np + 1), np++;
+    ckpt_buf_puts(&sql, ") ORDER BY missing DESC, id");
+    if (np == 1 || sql.oom) {
+        int oom = sql.oom;
+        ckpt_buf_free(&sql);
+        return oom ? ckpt_error_set(err, CKPT_E_NOMEM, "out of memory") : CKPT_OK;
+    }
     struct ckpt_st *q;
-    int rc = ckpt_cat_prepare(w->c,
-                              "SELECT id FROM files WHERE fingerprint = ?1 AND host <> ?2 AND"
-                              " error IS NULL AND sha256 IS NOT NULL ORDER BY id LIMIT 1",
-                              &q, err);
+    int rc = ckpt_cat_prepare(w->c, ckpt_buf_cstr(&sql), &q, err);
+    ckpt_buf_free(&sql);
     if (rc)
         return rc;
-    ckpt_st_bind_text(q, 1, fingerprint);
-    ckpt_st_bind_text(q, 2, w->host);
-    int s = ckpt_st_step(q);
-    if (s == CKPT_DB_ROW)
-        *hashed_id = ckpt_st_i64(q, 0);
+    ckpt_st_bind_text(q, 1, w->host);
+    np = 1;
+    for (size_t i = 0; i < n; i++)
+        if (!skip[i] && !es[i].file_id && an[i].fingerprint[0])
+            ckpt_st_bind_text(q, ++np, an[i].fingerprint);
+    size_t cap = 0;
+    int s;
+    while (!rc && (s = ckpt_st_step(q)) == CKPT_DB_ROW) {
+        if (*nout == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            struct fp_row *nr = realloc(*out, nc * sizeof *nr);
+            if (!nr) {
+                rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+                break;
+            }
+            *out = nr;
+            cap = nc;
+        }
+        struct fp_row *r = &(*out)[*nout];
+        r->id = ckpt_st_i64(q, 0);
+        r->this_host = ckpt_st_int(q, 1);
+        r->missing = ckpt_st_int(q, 2);
+        r->hashed = ckpt_st_int(q, 3);
+        if (!(r->fingerprint = ckpt_cat_coldup(q, 4)))
+            rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+        else
+            (*nout)++;
+    }
+    if (!rc && s != CKPT_DB_DONE)
+        rc = ckpt_cat_sqlerr(w->c, s, "looking for moved files and copies on other machines", err);
     ckpt_st_finalize(q);
-    if (s != CKPT_DB_ROW && s != CKPT_DB_DONE)
-        return ckpt_cat_sqlerr(w->c, s, "looking for copies on other machines", err);
-    return CKPT_OK;
+    if (rc) {
+        for (size_t i = 0; i < *nout; i++)
+            free((*out)[i].fingerprint);
+        free(*out);
+        *out = NULL;
+        *nout = 0;
+    }
+    return rc;
 }
 
 static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notseen, size_t n_notseen,
@@ -475,42 +529,48 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
             if (ckpt_hash_fingerprint(e->path, &fp, NULL) == CKPT_OK)
                 snprintf(an[i].fingerprint, sizeof an[i].fingerprint, "%s", fp.hex);
         }
-        /* moved? a new path whose fingerprint matches a record that is gone */
-        if (!e->file_id && an[i].fingerprint[0]) {
-            struct ckpt_st *q;
-            int rc = ckpt_cat_prepare(c,
-                                      "SELECT id, missing FROM files WHERE host = ? AND"
-                                      " fingerprint = ? ORDER BY missing DESC, id",
-                                      &q, err);
-            if (rc)
-                return rc;
-            ckpt_st_bind_text(q, 1, w->host);
-            ckpt_st_bind_text(q, 2, an[i].fingerprint);
-            while (ckpt_st_step(q) == CKPT_DB_ROW) {
-                int64_t id = ckpt_st_i64(q, 0);
-                if (ckpt_st_int(q, 1) || is_notseen(notseen, n_notseen, id)) {
-                    int taken = 0;
-                    for (size_t k = 0; k < i; k++)
-                        taken |= moved_from[k] == id;
-                    for (size_t k = 0; k < w->n_claimed; k++)
-                        taken |= w->claimed[k] == id;
-                    if (!taken) {
-                        moved_from[i] = id;
-                        break;
-                    }
+    }
+    /* the records with the fingerprints of the batch's new files, in one query */
+    struct fp_row *rows = NULL;
+    size_t nrows = 0;
+    int mrc = fp_matches(w, es, an, skip, n, &rows, &nrows, err);
+    if (mrc) {
+        for (size_t i = 0; i < n; i++)
+            ckpt_analysis_release(&an[i]);
+        return mrc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct entry *e = &es[i];
+        if (skip[i])
+            continue;
+        /* moved? a new path whose fingerprint matches a record of this machine that is gone
+           (missing, or not seen by this walk), the missing ones first, then by id */
+        int64_t elsewhere = 0;
+        for (size_t r = 0; r < nrows && !e->file_id && an[i].fingerprint[0]; r++) {
+            int64_t id = rows[r].id;
+            if (!rows[r].this_host || strcmp(rows[r].fingerprint, an[i].fingerprint) != 0)
+                continue;
+            if (rows[r].missing || is_notseen(notseen, n_notseen, id)) {
+                int taken = 0;
+                for (size_t k = 0; k < i; k++)
+                    taken |= moved_from[k] == id;
+                for (size_t k = 0; k < w->n_claimed; k++)
+                    taken |= w->claimed[k] == id;
+                if (!taken) {
+                    moved_from[i] = id;
+                    break;
                 }
             }
-            ckpt_st_finalize(q);
         }
         /* another machine's copy? a new file whose fingerprint (size + sampled BLAKE3)
-           matches a record of another host is that model's second location, and its hashes
-           are taken from there instead of being computed again (unless --verify) */
-        int64_t elsewhere = 0;
-        if (!e->file_id && !moved_from[i] && an[i].fingerprint[0]) {
-            int rc = copy_elsewhere(w, an[i].fingerprint, &elsewhere, err);
-            if (rc)
-                return rc;
-        }
+           matches a hashed record of another host (the first by id) is that model's second
+           location, and its hashes are taken from there instead of being computed again
+           (unless --verify) */
+        for (size_t r = 0; r < nrows && !e->file_id && !moved_from[i]; r++)
+            if (!rows[r].this_host && rows[r].hashed &&
+                strcmp(rows[r].fingerprint, an[i].fingerprint) == 0 &&
+                (!elsewhere || rows[r].id < elsewhere))
+                elsewhere = rows[r].id;
         if (elsewhere && !w->o->verify)
             old_hashes(c, elsewhere, &an[i]);
         if (!e->is_dir && an[i].ok && !w->o->no_hash && !an[i].hashed) {
@@ -520,6 +580,9 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
             old_hashes(c, moved_from[i], &an[i]);
         }
     }
+    for (size_t r = 0; r < nrows; r++)
+        free(rows[r].fingerprint);
+    free(rows);
     if (nh) {
         struct ckpt_hash_result res[BATCH_FILES];
         int status[BATCH_FILES];
@@ -572,6 +635,11 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
     int rc, attempt = 0;
 again:
     rc = ckpt_cat_begin(c, err);
+    size_t fresh = 0; /* new files: at most this many new models */
+    for (size_t i = 0; i < n; i++)
+        fresh += !skip[i] && !es[i].file_id && !moved_from[i];
+    if (!rc && fresh)
+        rc = ckpt_cat_reserve_model_ids(c, fresh, err);
     for (size_t i = 0; i < n && !rc; i++) {
         struct entry *e = &es[i];
         if (skip[i])
