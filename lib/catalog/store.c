@@ -410,6 +410,9 @@ int ckpt_cat_fts_refresh_new(struct ckpt_catalog *c, int64_t model_id, int creat
 
 int ckpt_cat_fts_rebuild(struct ckpt_catalog *c, struct ckpt_error *err)
 {
+    const char *bulk = ckpt_db_sql(c->db, CKPT_SQL_FTS_REBUILD);
+    if (bulk)
+        return ckpt_cat_exec(c, bulk, err);
     return ckpt_cat_exec(
         c,
         "DELETE FROM model_fts;\n"

@@ -147,22 +147,26 @@ export CKPTDB_HOST=testhost
 "$CKPT_BIN" --db "$orig" scan -q "$lib" 2>/dev/null
 "$CKPT_BIN" --db "$orig" set animeMix_v3 output=anime realism=2.5D,2D rating=5 'note=great hands' settings.cfg=7.5 settings.sampler='DPM++ 2M' >/dev/null
 "$CKPT_BIN" --db "$orig" tag animeMix_v3 +favourite +'two words' >/dev/null
+# text that COPY's text format must escape (tab, newline, carriage return, backslash)
+"$CKPT_BIN" --db "$orig" set realisticVision_v51 $'note=tab\there\nnext line\r\\N back\\slash' >/dev/null
 "$CKPT_BIN" --db "$orig" accept realisticVision_v51 >/dev/null
 CKPTDB_HOST=othermachine "$CKPT_BIN" --db "$orig" scan -q "$lib/Lora" 2>/dev/null
+# a checkpoint with a lineage fingerprint (blob columns)
+"$CKPT_BIN" --db "$orig" scan -q "$CKPT_FIXTURES/lineage/sd1/base.safetensors" 2>/dev/null
 to=$("$CKPT_BIN" --json db copy --from "$orig" --to "$base/copy")
 "$CKPT_BIN" --json db copy --from "$base/copy" --to "$back" >/dev/null
 dump() {
   $py - "$1" <<'P'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-for t in ("models", "files", "tags", "suggestions", "parents"):
-    for row in db.execute(f"SELECT * FROM {t} ORDER BY 1, 2"):
+for t in ("models", "files", "tags", "suggestions", "parents", "lineage", "lineage_fp"):
+    for row in sorted(db.execute(f"SELECT * FROM {t}"), key=repr):
         print(t, repr(row))
 P
 }
 dump "$orig" > "$work/orig.dump"
 dump "$back" > "$work/back.dump"
-[ -s "$work/orig.dump" ] && cmp -s "$work/orig.dump" "$work/back.dump" && ok copy-round-trip ||
+[ -s "$work/orig.dump" ] && grep -q "^lineage_fp " "$work/orig.dump" && grep -q 'next line' "$work/orig.dump" && cmp -s "$work/orig.dump" "$work/back.dump" && ok copy-round-trip ||
   { fail copy-round-trip "tables differ after SQLite -> PostgreSQL -> SQLite ($to)"; diff "$work/orig.dump" "$work/back.dump" | head >&2; }
 "$CKPT_BIN" --db "$orig" export > "$work/e1.json"
 "$CKPT_BIN" --db "$base/copy" export > "$work/e2.json"
