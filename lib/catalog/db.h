@@ -46,6 +46,8 @@ enum ckpt_sql {
                               first, then files, then the others by name */
     CKPT_SQL_RESET_ID,     /* printf format (table, table): the next id after the largest, or
                               NULL when ids need no care */
+    CKPT_SQL_FOR_UPDATE,   /* appended to a SELECT: lock the rows read until the transaction
+                              ends ("" where the write transaction holds every lock) */
     CKPT_SQL_FTS_REBUILD,  /* the search rows of every model made again (after db copy), or
                               NULL for the portable statement (store.c) */
     CKPT_SQL_NEW_IDS,      /* ?1 ids for new models, reserved ahead (rows of one column), or

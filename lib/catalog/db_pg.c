@@ -790,6 +790,7 @@ static const char *const pg_sql[CKPT_SQL_COUNT_] = {
     /* rows copied with their ids leave the identity's sequence behind */
     [CKPT_SQL_RESET_ID] = "SELECT setval(pg_get_serial_sequence('%s', 'id'),"
                           " coalesce((SELECT max(id) FROM %s), 0) + 1, false)",
+    [CKPT_SQL_FOR_UPDATE] = " FOR UPDATE",
     /* the search rows in bulk: the trigram index is dropped and built again over the filled
        table (built at once it takes a fraction of the time its row-by-row upkeep does; the
        definition is migration 2's), the documents are gathered by joins with the native

@@ -247,6 +247,7 @@ static const char *const sq_sql[CKPT_SQL_COUNT_] = {
                         " name = 'files' DESC, name",
     /* INTEGER PRIMARY KEY takes the largest + 1 by itself */
     [CKPT_SQL_RESET_ID] = NULL,
+    [CKPT_SQL_FOR_UPDATE] = "",
     [CKPT_SQL_FTS_REBUILD] = NULL,
     /* the in-process RETURNING id costs nothing */
     [CKPT_SQL_NEW_IDS] = NULL,

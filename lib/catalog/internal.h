@@ -143,11 +143,20 @@ void ckpt_suggest_release(struct ckpt_suggest_out *out);
 size_t ckpt_suggest_rule_count(void);
 const char *ckpt_suggest_rule_id(size_t i);
 
-/* Record a scanned file: insert or update files/models rows, suggestions, parents. model_id of
- * an existing record (0: new). Inside the caller's transaction. */
+/* What the caller looked up for a new file inside the transaction (scan does it for a whole
+ * batch in one round trip, scan.c): the record at (host, path) recorded meanwhile and its
+ * model (0 if none), and the model of the same file on another machine to join (0 if none),
+ * with the file's fingerprint lock already held. */
+struct ckpt_record_hint {
+    int64_t file_id, model_id, join;
+};
+/* Record a scanned file: insert or update files/models rows, suggestions, parents. file_id of
+ * an existing record (0: new; then hint, when not NULL, says what record_file would look up
+ * itself). Inside the caller's transaction. */
 int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *host,
                          const char *path, const void *st /* struct stat */, int is_dir,
-                         const struct ckpt_analysis *a, struct ckpt_error *err);
+                         const struct ckpt_analysis *a, const struct ckpt_record_hint *hint,
+                         struct ckpt_error *err);
 
 /* ---- lineage fingerprints (lib/catalog/lineage.c) ------------------------------------------ */
 

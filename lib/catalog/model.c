@@ -59,19 +59,16 @@ static char *stem_name(const char *path, int is_dir)
     return strndup(path + b, e - b);
 }
 
-int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *host,
-                         const char *path, const void *stp, int is_dir,
-                         const struct ckpt_analysis *a, struct ckpt_error *err)
+/* The record at (host, path) recorded since the walk looked (*file_id, *model_id; the given
+   record's model when *file_id is set) and, for a new file, the model of the same file on
+   another machine to join (*join). */
+static int lookup(struct ckpt_catalog *c, const char *host, const char *path,
+                  const struct ckpt_analysis *a, int64_t *file_id_io, int64_t *model_id,
+                  int64_t *join, struct ckpt_error *err)
 {
-    const struct stat *st = stp;
-    int64_t model_id = 0;
-    int created = 0;
+    int64_t file_id = *file_id_io;
     struct ckpt_st *q;
-    int rc;
-    char *name = stem_name(path, is_dir);
-    if (!name)
-        return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
-    int64_t t = now_ns();
+    int rc = CKPT_OK;
     /* PostgreSQL: the lookups below are started together (one round trip, with the previous
        file's writes, which went down the pipeline unanswered) */
     struct ckpt_st *fq = NULL, *jq = NULL;
@@ -79,13 +76,13 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
         /* another scanner (another process, or another machine's under the same host name)
            may have recorded this path since the walk looked: take its record */
         if ((rc = ckpt_cat_prepare(c, ckpt_db_sql(c->db, CKPT_SQL_FILE_ID), &fq, err)))
-            goto out;
+            goto done;
         ckpt_st_bind_text(fq, 1, host);
         ckpt_st_bind_text(fq, 2, path);
         ckpt_st_start(fq);
     } else {
         if ((rc = ckpt_cat_prepare(c, "SELECT id, model_id FROM files WHERE id = ?", &fq, err)))
-            goto out;
+            goto done;
         ckpt_st_bind_i64(fq, 1, file_id);
         ckpt_st_start(fq);
     }
@@ -94,13 +91,13 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
            the same time as ours) is this model's other location; the lock makes the two
            machines decide one after the other */
         if ((rc = ckpt_cat_prepare(c, ckpt_db_sql(c->db, CKPT_SQL_LOCK_KEY), &q, err)))
-            goto out;
+            goto done;
         ckpt_st_bind_text(q, 1, a->fingerprint);
         int s = ckpt_st_run(q);
         ckpt_st_finalize(q);
         if (s != CKPT_DB_DONE && s != CKPT_DB_ROW) {
             rc = ckpt_cat_sqlerr(c, s, "recording a file", err);
-            goto out;
+            goto done;
         }
         /* a model this machine has no file of yet, the one of the same file name first (two
            copies on one machine stay two models, as on the machine that saw them first) */
@@ -113,7 +110,7 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
                  " h.host = ?2) ORDER BY substr(f.path, length(f.path) - length(?4) + 1) = ?4"
                  " DESC, f.id LIMIT 1",
                  &jq, err)))
-            goto out;
+            goto done;
         const char *base = strrchr(path, '/');
         ckpt_st_bind_text(jq, 1, a->fingerprint);
         ckpt_st_bind_text(jq, 2, host);
@@ -125,21 +122,48 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
     }
     int s = ckpt_st_step(fq);
     if (s == CKPT_DB_ROW) {
-        file_id = ckpt_st_i64(fq, 0);
-        model_id = ckpt_st_i64(fq, 1);
+        *file_id_io = ckpt_st_i64(fq, 0);
+        *model_id = ckpt_st_i64(fq, 1);
     } else if (s != CKPT_DB_DONE) {
         rc = ckpt_cat_sqlerr(c, s, "recording a file", err);
-        goto out;
+        goto done;
     }
-    int64_t join = 0;
     if (jq) {
         s = ckpt_st_step(jq);
         if (s == CKPT_DB_ROW)
-            join = ckpt_st_i64(jq, 0);
+            *join = ckpt_st_i64(jq, 0);
         else if (s != CKPT_DB_DONE) {
             rc = ckpt_cat_sqlerr(c, s, "recording a file", err);
-            goto out;
+            goto done;
         }
+    }
+done:
+    ckpt_st_finalize(fq);
+    ckpt_st_finalize(jq);
+    return rc;
+}
+
+int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *host,
+                         const char *path, const void *stp, int is_dir,
+                         const struct ckpt_analysis *a, const struct ckpt_record_hint *hint,
+                         struct ckpt_error *err)
+{
+    const struct stat *st = stp;
+    int64_t model_id = 0;
+    int created = 0;
+    struct ckpt_st *q;
+    int rc;
+    char *name = stem_name(path, is_dir);
+    if (!name)
+        return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+    int64_t t = now_ns();
+    int64_t join = 0;
+    if (hint && !file_id) {
+        file_id = hint->file_id;
+        model_id = hint->model_id;
+        join = hint->join;
+    } else if ((rc = lookup(c, host, path, a, &file_id, &model_id, &join, err))) {
+        goto out;
     }
     if (!model_id && join) {
         /* joins the record of the same file on another machine, if it is still there */
@@ -153,6 +177,7 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
     if (!model_id) {
         /* with the sidecar facts (see below) at once: a new model has no user fields yet */
         model_id = ckpt_cat_new_model_id(c); /* 0: none reserved (SQLite) */
+        int s;
         if ((rc = ckpt_cat_prepare(c,
                                    model_id ? "INSERT INTO models(name, created_ns, updated_ns,"
                                               " description, preview, source, source_url,"
@@ -325,8 +350,6 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
     if (!rc)
         rc = ckpt_cat_fts_refresh_new(c, model_id, created, err);
 out:
-    ckpt_st_finalize(fq);
-    ckpt_st_finalize(jq);
     free(name);
     return rc;
 }

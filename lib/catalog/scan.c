@@ -503,6 +503,179 @@ static int fp_matches(struct walk *w, const struct entry *es, const struct ckpt_
     return rc;
 }
 
+/* A record of another machine with the fingerprint of one of a batch's new files. */
+struct join_row {
+    int64_t id, model_id;
+    int model_here; /* the model has a file on this machine already */
+    char *fingerprint, *path, *sha256;
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int step_err(struct walk *w, int s, struct ckpt_error *err)
+{
+    return s == CKPT_DB_DONE ? CKPT_OK : ckpt_cat_sqlerr(w->c, s, "recording files", err);
+}
+
+/* Inside the batch's transaction, what ckpt_cat_record_file would look up for each new file
+   (new[i] set), for the whole batch at once (one round trip on PostgreSQL instead of one per
+   file): the record of its path recorded meanwhile by another scanner (locked), its
+   fingerprint's lock (taken in fingerprint order, so two scanners cannot deadlock on them),
+   and the model of the same file on another machine it joins: the first, with a file of the
+   same name first, then by id, of the models with a file of this fingerprint elsewhere (the
+   same sha256 where both have one) and no file on this machine, counting the files this batch
+   gives them before it. */
+static int batch_hints(struct walk *w, const struct entry *es, const struct ckpt_analysis *an,
+                       const int *isnew, size_t n, struct ckpt_record_hint *hint,
+                       struct ckpt_error *err)
+{
+    struct ckpt_catalog *c = w->c;
+    memset(hint, 0, n * sizeof *hint);
+    const char *fps[BATCH_FILES];
+    size_t nnew = 0, nfp = 0;
+    for (size_t i = 0; i < n; i++) {
+        nnew += isnew[i] != 0;
+        if (isnew[i] && an[i].fingerprint[0])
+            fps[nfp++] = an[i].fingerprint;
+    }
+    if (!nnew)
+        return CKPT_OK;
+    struct ckpt_buf sql = {0};
+    struct ckpt_st *fq = NULL, *jq = NULL, *lk = NULL;
+    struct join_row *rows = NULL;
+    size_t nrows = 0, cap = 0;
+    int rc = CKPT_OK, s = CKPT_DB_DONE;
+    /* the records of the new paths */
+    ckpt_buf_puts(&sql, "SELECT path, id, model_id FROM files WHERE host = ?1 AND path IN (");
+    for (size_t k = 0; k < nnew; k++)
+        ckpt_buf_printf(&sql, "%s?%zu", k ? ", " : "", k + 2);
+    ckpt_buf_printf(&sql, ")%s", ckpt_db_sql(c->db, CKPT_SQL_FOR_UPDATE));
+    rc = sql.oom ? ckpt_error_set(err, CKPT_E_NOMEM, "out of memory")
+                 : ckpt_cat_prepare(c, ckpt_buf_cstr(&sql), &fq, err);
+    if (rc)
+        goto out;
+    ckpt_st_bind_text(fq, 1, w->host);
+    for (size_t i = 0, k = 2; i < n; i++)
+        if (isnew[i])
+            ckpt_st_bind_text(fq, (int)k++, es[i].path);
+    ckpt_st_start(fq);
+    if (nfp) {
+        /* the fingerprints' locks, in order, then the other machines' records */
+        qsort(fps, nfp, sizeof *fps, cmp_str);
+        if ((rc = ckpt_cat_prepare(c, ckpt_db_sql(c->db, CKPT_SQL_LOCK_KEY), &lk, err)))
+            goto out;
+        for (size_t k = 0; k < nfp && !rc; k++) {
+            if (k && strcmp(fps[k], fps[k - 1]) == 0)
+                continue;
+            ckpt_st_reset(lk);
+            ckpt_st_bind_text(lk, 1, fps[k]);
+            s = ckpt_st_run(lk);
+            if (s != CKPT_DB_ROW)
+                rc = step_err(w, s, err);
+        }
+        if (rc)
+            goto out;
+        ckpt_buf_reset(&sql);
+        ckpt_buf_puts(&sql, "SELECT f.id, f.model_id, CASE WHEN EXISTS (SELECT 1 FROM files h"
+                            " WHERE h.model_id = f.model_id AND h.host = ?1) THEN 1 ELSE 0 END,"
+                            " f.fingerprint, f.path, f.sha256 FROM files f WHERE f.host <> ?1"
+                            " AND f.error IS NULL AND f.fingerprint IN (");
+        for (size_t k = 0; k < nfp; k++)
+            ckpt_buf_printf(&sql, "%s?%zu", k ? ", " : "", k + 2);
+        ckpt_buf_puts(&sql, ")");
+        rc = sql.oom ? ckpt_error_set(err, CKPT_E_NOMEM, "out of memory")
+                     : ckpt_cat_prepare(c, ckpt_buf_cstr(&sql), &jq, err);
+        if (rc)
+            goto out;
+        ckpt_st_bind_text(jq, 1, w->host);
+        for (size_t k = 0; k < nfp; k++)
+            ckpt_st_bind_text(jq, (int)k + 2, fps[k]);
+        ckpt_st_start(jq);
+    }
+    while ((s = ckpt_st_step(fq)) == CKPT_DB_ROW) {
+        const char *p = ckpt_st_text(fq, 0);
+        for (size_t i = 0; i < n; i++)
+            if (isnew[i] && p && strcmp(es[i].path, p) == 0) {
+                hint[i].file_id = ckpt_st_i64(fq, 1);
+                hint[i].model_id = ckpt_st_i64(fq, 2);
+            }
+    }
+    if ((rc = step_err(w, s, err)))
+        goto out;
+    while (jq && (s = ckpt_st_step(jq)) == CKPT_DB_ROW) {
+        if (nrows == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            struct join_row *nr = realloc(rows, nc * sizeof *nr);
+            if (!nr) {
+                rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+                goto out;
+            }
+            rows = nr;
+            cap = nc;
+        }
+        struct join_row *r = &rows[nrows];
+        r->id = ckpt_st_i64(jq, 0);
+        r->model_id = ckpt_st_i64(jq, 1);
+        r->model_here = ckpt_st_int(jq, 2);
+        r->fingerprint = ckpt_cat_coldup(jq, 3);
+        r->path = ckpt_cat_coldup(jq, 4);
+        r->sha256 = ckpt_cat_coldup(jq, 5);
+        nrows++;
+        if (!r->fingerprint || !r->path) {
+            rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    if (jq && (rc = step_err(w, s, err)))
+        goto out;
+    /* the joins, file after file as record_file would decide them one by one */
+    for (size_t i = 0; i < n; i++) {
+        if (!isnew[i] || hint[i].file_id || !an[i].fingerprint[0])
+            continue;
+        const char *slash = strrchr(es[i].path, '/');
+        const char *base = slash ? slash : es[i].path;
+        size_t lb = strlen(base);
+        const struct ckpt_hash_result *h = &an[i].hash;
+        const char *sha = an[i].hashed && (h->computed & CKPT_HASH_SHA256) ? h->sha256 : NULL;
+        const struct join_row *best = NULL;
+        int best_name = 0;
+        for (size_t r = 0; r < nrows; r++) {
+            const struct join_row *x = &rows[r];
+            if (x->model_here || strcmp(x->fingerprint, an[i].fingerprint) != 0 ||
+                (x->sha256 && sha && strcmp(x->sha256, sha) != 0))
+                continue;
+            size_t lp = strlen(x->path);
+            int same_name = lp >= lb && strcmp(x->path + lp - lb, base) == 0;
+            if (!best || same_name > best_name || (same_name == best_name && x->id < best->id)) {
+                best = x;
+                best_name = same_name;
+            }
+        }
+        if (!best)
+            continue;
+        hint[i].join = best->model_id;
+        /* the model has a file on this machine now */
+        for (size_t r = 0; r < nrows; r++)
+            if (rows[r].model_id == best->model_id)
+                rows[r].model_here = 1;
+    }
+out:
+    ckpt_st_finalize(fq);
+    ckpt_st_finalize(jq);
+    ckpt_st_finalize(lk);
+    ckpt_buf_free(&sql);
+    for (size_t r = 0; r < nrows; r++) {
+        free(rows[r].fingerprint);
+        free(rows[r].path);
+        free(rows[r].sha256);
+    }
+    free(rows);
+    return rc;
+}
+
 static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notseen, size_t n_notseen,
                      struct ckpt_error *err)
 {
@@ -640,6 +813,14 @@ again:
         fresh += !skip[i] && !es[i].file_id && !moved_from[i];
     if (!rc && fresh)
         rc = ckpt_cat_reserve_model_ids(c, fresh, err);
+    /* a moved file joins its old record; one whose sha256 then disagrees is new after all and
+       looks itself up (record_file without a hint) */
+    int isnew[BATCH_FILES] = {0};
+    struct ckpt_record_hint hints[BATCH_FILES];
+    for (size_t i = 0; i < n; i++)
+        isnew[i] = !skip[i] && !es[i].file_id && !moved_from[i];
+    if (!rc && fresh)
+        rc = batch_hints(w, es, an, isnew, n, hints, err);
     for (size_t i = 0; i < n && !rc; i++) {
         struct entry *e = &es[i];
         if (skip[i])
@@ -686,7 +867,8 @@ again:
             snprintf(msg, sizeof msg, "%s", an[i].error ? an[i].error : e->path);
             fail_file(w, msg);
         }
-        rc = ckpt_cat_record_file(c, fid, w->host, e->path, &e->st, e->is_dir, &an[i], err);
+        rc = ckpt_cat_record_file(c, fid, w->host, e->path, &e->st, e->is_dir, &an[i],
+                                  isnew[i] ? &hints[i] : NULL, err);
         if (!rc && lin[i])
             rc = ckpt_cat_fp_store(c, w->host, e->path, lin[i], err);
         w->s->files_done++;
