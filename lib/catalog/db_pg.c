@@ -1,8 +1,10 @@
 /* The PostgreSQL backend of the catalog's database layer (db.h), through libpq: placeholders
  * rewritten from "?"/"?N" to $N, values sent as text with their types (int8, float8, text),
  * results read from the whole PGresult, SQLSTATEs mapped onto CKPT_DB_* (40001/40P01 are
- * CKPT_DB_ERETRY: the caller runs its transaction again), and the PostgreSQL text of the
- * statements that differ between backends. Messages never carry the connection URL's password
+ * CKPT_DB_ERETRY: the caller runs its transaction again), the PostgreSQL text of the
+ * statements that differ between backends, the pipeline that sends a write transaction's
+ * statements without waiting for each answer (with server-side prepared statements), and
+ * COPY FROM STDIN for db copy. Messages never carry the connection URL's password
  * (ckpt_db_mask_url); libpq's notices are dropped, not printed. Not for the schema (schema.c)
  * or any catalog query. */
 #include <libpq-fe.h>

@@ -10,7 +10,9 @@
  *    quick fingerprint is taken, a new file whose fingerprint matches a record that is missing or
  *    was not seen in this walk is a moved file (confirmed by sha256 when hashing), the hash engine
  *    hashes the batch (several files at once), and the batch is committed as one transaction, so
- *    a killed scan keeps every batch it committed and the next scan carries on from there.
+ *    a killed scan keeps every batch it committed and the next scan carries on from there. The
+ *    batch's lookups are a few set-based queries (fp_matches, batch_hints) rather than some per
+ *    file: on PostgreSQL each statement that waits for its answer is a round trip.
  * 4. Records under the scanned paths whose files were not seen are marked missing (never
  *    deleted: the user's notes stay).
  * Not for what the facts mean (suggest.c) or how records are written (model.c). */
