@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/views.sh BUILD: `ckptdb views` over N (default 10,000) generated catalog records (made
-# by tools/catalog_gen through scan's record writer; their paths need not exist, since symlinks
+# by tools/catalog_gen, written in bulk; their paths need not exist, since symlinks
 # do not look at their target), against `cp -rs` making the same number of symlinks from a tree
 # of empty files, measured in the same run (CPU time: user + system). Not part of the pass/fail suite.
 #  1. first view (every link created, grouped by output)

@@ -1,12 +1,17 @@
-/* catalog_gen: fill a catalog with N generated model records through the library's own record
- * writer (the path scan uses), for bench/catalog.sh's list and search timings over 100,000
- * records. Records get a kind, family, chosen output/realism/rating for about half, metadata
- * words and suggestions, like a scanned collection. Not a test fixture writer.
+/* catalog_gen: fill a catalog with N generated model records for the benchmarks' list and
+ * search timings (bench/scale.sh: 1,000,000 records; bench/catalog.sh, serve.sh, views.sh,
+ * lineage.sh: 10,000-100,000). Records look like a scanned collection: a kind, family, file
+ * path, sha256, metadata words and the suggestions scan would make from them (ckpt_suggest),
+ * with chosen output/realism/rating for about half. Written in bulk, not through scan's
+ * per-file writer: one transaction, the same few prepared statements for every record (sent
+ * down the pipeline on PostgreSQL), the search index filled by one statement at the end, the
+ * tables and indexes as the migrations made them; then compacted as a scan that wrote a good
+ * part of the catalog leaves it. Not a test fixture writer.
  * usage: catalog_gen DB N */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <time.h>
 
 #include "../lib/catalog/internal.h"
 
@@ -17,6 +22,136 @@ static unsigned next(void)
     rng ^= rng >> 7;
     rng ^= rng << 17;
     return (unsigned)(rng >> 11);
+}
+
+static const char *const model_sql =
+    "INSERT INTO models(id, name, output, realism, rating, created_ns, updated_ns)"
+    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+static const char *const file_sql =
+    "INSERT INTO files(id, model_id, host, path, is_dir, size, mtime_ns, dev, ino, format, kind,"
+    " family, tensor_count, sha256, autov2, metadata, missing, scanned_ns)"
+    " VALUES(?1, ?1, ?2, ?3, 0, ?4, ?5, 0, ?1, 'safetensors', ?6, ?7, 1000, ?8, ?9, ?10, 0, ?5)";
+static const char *const sugg_sql =
+    "INSERT INTO suggestions(model_id, field, value, confidence, why) VALUES(?, ?, ?, ?, ?)";
+
+static int fail_db(struct ckpt_catalog *c, int s, struct ckpt_error *err)
+{
+    return ckpt_cat_sqlerr(c, s, "generating records", err);
+}
+
+static int generate(struct ckpt_catalog *c, long n, struct ckpt_error *err)
+{
+    static const char *kinds[] = {"checkpoint", "lora", "lora", "lora", "vae", "embedding"};
+    static const char *fams[] = {"sd1", "sdxl", "sdxl", "flux-dev", "sd2", "sd3-medium"};
+    static const char *outs[] = {"photorealistic",   "anime",        "render",
+                                 "digital-painting", "illustration", "general-purpose"};
+    static const char *reals[] = {"realistic", "semi-realistic", "2.5D", "2D", "2.8D"};
+    static const char *words[] = {"Real",  "Anime", "Mix",   "Dream", "Vision",     "Pixar", "Toon",
+                                  "Photo", "Art",   "Ultra", "Epic",  "Juggernaut", "Pony"};
+    struct ckpt_st *qm = NULL, *qf = NULL, *qs = NULL;
+    int rc = ckpt_cat_prepare(c, model_sql, &qm, err);
+    if (!rc)
+        rc = ckpt_cat_prepare(c, file_sql, &qf, err);
+    if (!rc)
+        rc = ckpt_cat_prepare(c, sugg_sql, &qs, err);
+    /* after any records already there */
+    int64_t base = 0;
+    struct ckpt_st *q;
+    if (!rc && !(rc = ckpt_cat_prepare(c,
+                                       "SELECT max(coalesce((SELECT max(id) FROM models), 0),"
+                                       " coalesce((SELECT max(id) FROM files), 0))",
+                                       &q, err))) {
+        int s = ckpt_st_step(q);
+        if (s == CKPT_DB_ROW)
+            base = ckpt_st_i64(q, 0);
+        else
+            rc = fail_db(c, s, err);
+        ckpt_st_finalize(q);
+    }
+    const char *host = ckpt_catalog_host();
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t t = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    for (long i = 0; i < n && !rc; i++) {
+        int64_t id = base + i + 1;
+        const char *kind = kinds[next() % 6], *fam = fams[next() % 6];
+        char name[128], path[256], comment[128], meta[200], sha[80], autov2[16];
+        snprintf(name, sizeof name, "%s%s%s_v%ld", words[next() % 13], words[next() % 13],
+                 words[next() % 13], i % 10);
+        snprintf(path, sizeof path, "/library/%s/%s-%ld.safetensors", kind, name, i);
+        snprintf(comment, sizeof comment, "trained on %s %s images", words[next() % 13],
+                 words[next() % 13]);
+        snprintf(meta, sizeof meta, "{\"ss_training_comment\":\"%s\"}", comment);
+        snprintf(sha, sizeof sha, "%08x%08x%08x%08x%08x%08x%08x%08x", next(), next(), next(),
+                 next(), next(), next(), next(), (unsigned)i);
+        memcpy(autov2, sha, 10);
+        autov2[10] = 0;
+        ckpt_st_reset(qm);
+        ckpt_st_bind_i64(qm, 1, id);
+        ckpt_st_bind_text(qm, 2, name);
+        if (next() % 2) {
+            ckpt_st_bind_text(qm, 3, outs[next() % 6]);
+            ckpt_st_bind_text(qm, 4, reals[next() % 5]);
+            ckpt_st_bind_i64(qm, 5, (int)(next() % 5) + 1);
+        } else {
+            ckpt_st_bind_null(qm, 3);
+            ckpt_st_bind_null(qm, 4);
+            ckpt_st_bind_null(qm, 5);
+        }
+        ckpt_st_bind_i64(qm, 6, t + i);
+        int s = ckpt_st_run(qm);
+        if (s != CKPT_DB_DONE) {
+            rc = fail_db(c, s, err);
+            break;
+        }
+        ckpt_st_reset(qf);
+        ckpt_st_bind_i64(qf, 1, id);
+        ckpt_st_bind_text(qf, 2, host);
+        ckpt_st_bind_text(qf, 3, path);
+        ckpt_st_bind_i64(qf, 4, (int64_t)(next() % 7000000000u));
+        ckpt_st_bind_i64(qf, 5, t + i);
+        ckpt_st_bind_text(qf, 6, kind);
+        ckpt_st_bind_text(qf, 7, fam);
+        ckpt_st_bind_text(qf, 8, sha);
+        ckpt_st_bind_text(qf, 9, autov2);
+        ckpt_st_bind_text(qf, 10, meta);
+        if ((s = ckpt_st_run(qf)) != CKPT_DB_DONE) {
+            rc = fail_db(c, s, err);
+            break;
+        }
+        /* what scan would suggest from the name and the metadata */
+        struct ckpt_kv kv = {(char *)"ss_training_comment", comment};
+        const char *fname = strrchr(path, '/') + 1;
+        struct ckpt_suggest_input in = {
+            .name = name, .filename = fname, .meta = &kv, .n_meta = 1, .side = NULL};
+        struct ckpt_suggest_out so;
+        ckpt_suggest(&in, &so);
+        for (size_t k = 0; k < so.n && !rc; k++) {
+            ckpt_st_reset(qs);
+            ckpt_st_bind_i64(qs, 1, id);
+            ckpt_st_bind_text(qs, 2, so.s[k].field);
+            ckpt_st_bind_text(qs, 3, so.s[k].value);
+            ckpt_st_bind_double(qs, 4, so.s[k].confidence);
+            ckpt_st_bind_text(qs, 5, so.s[k].why);
+            if ((s = ckpt_st_run(qs)) != CKPT_DB_DONE)
+                rc = fail_db(c, s, err);
+        }
+        ckpt_suggest_release(&so);
+    }
+    ckpt_st_finalize(qm);
+    ckpt_st_finalize(qf);
+    ckpt_st_finalize(qs);
+    /* ids given explicitly leave PostgreSQL's identity sequences behind */
+    const char *reset = ckpt_db_sql(c->db, CKPT_SQL_RESET_ID);
+    for (int k = 0; k < 2 && !rc && reset; k++) {
+        char sql[200];
+        const char *table = k ? "files" : "models";
+        snprintf(sql, sizeof sql, reset, table, table);
+        rc = ckpt_cat_exec(c, sql, err);
+    }
+    if (!rc)
+        rc = ckpt_cat_fts_rebuild(c, err);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -32,73 +167,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    static const char *kinds[] = {"checkpoint", "lora", "lora", "lora", "vae", "embedding"};
-    static const char *fams[] = {"sd1", "sdxl", "sdxl", "flux-dev", "sd2", "sd3-medium"};
-    static const char *outs[] = {"photorealistic",   "anime",        "render",
-                                 "digital-painting", "illustration", "general-purpose"};
-    static const char *reals[] = {"realistic", "semi-realistic", "2.5D", "2D", "2.8D"};
-    static const char *words[] = {"Real",  "Anime", "Mix",   "Dream", "Vision",     "Pixar", "Toon",
-                                  "Photo", "Art",   "Ultra", "Epic",  "Juggernaut", "Pony"};
-    struct ckpt_st *chosen;
-    if (ckpt_cat_prepare(c,
-                         "UPDATE models SET output = ?2, realism = ?3, rating = ?4 WHERE id = "
-                         "(SELECT model_id FROM files WHERE host = ?1 AND path = ?5)",
-                         &chosen, &err)) {
-        fprintf(stderr, "%s\n", err.msg);
-        return 1;
-    }
-    const char *host = ckpt_catalog_host();
-    int rc = ckpt_cat_begin(c, &err);
-    for (long i = 0; i < n && !rc; i++) {
-        struct ckpt_analysis a;
-        memset(&a, 0, sizeof a);
-        a.ok = 1;
-        a.format = "safetensors";
-        a.kind = strdup(kinds[next() % 6]);
-        a.family = strdup(fams[next() % 6]);
-        a.tensor_count = 1000;
-        char name[128], path[256], meta[256];
-        snprintf(name, sizeof name, "%s%s%s_v%ld", words[next() % 13], words[next() % 13],
-                 words[next() % 13], i % 10);
-        snprintf(path, sizeof path, "/library/%s/%s-%ld.safetensors", a.kind, name, i);
-        snprintf(meta, sizeof meta, "trained on %s %s images", words[next() % 13],
-                 words[next() % 13]);
-        struct ckpt_kv kv = {strdup("ss_training_comment"), strdup(meta)};
-        a.meta = malloc(sizeof kv);
-        a.meta[0] = kv;
-        a.n_meta = 1;
-        a.hashed = 1;
-        snprintf(a.hash.sha256, sizeof a.hash.sha256, "%08x%08x%08x%08x%08x%08x%08x%08x", next(),
-                 next(), next(), next(), next(), next(), next(), (unsigned)i);
-        memcpy(a.hash.autov2, a.hash.sha256, 10);
-        a.hash.computed = CKPT_HASH_SHA256 | CKPT_HASH_AUTOV2;
-        struct stat st;
-        memset(&st, 0, sizeof st);
-        st.st_size = (off_t)(next() % 7000000000u);
-        st.st_ino = (ino_t)i + 1;
-        rc = ckpt_cat_record_file(c, 0, host, path, &st, 0, &a, &err);
-        if (!rc && next() % 2) {
-            ckpt_st_reset(chosen);
-            ckpt_st_bind_text(chosen, 1, host);
-            ckpt_st_bind_text(chosen, 2, outs[next() % 6]);
-            ckpt_st_bind_text(chosen, 3, reals[next() % 5]);
-            ckpt_st_bind_i64(chosen, 4, (int)(next() % 5) + 1);
-            ckpt_st_bind_text(chosen, 5, path);
-            ckpt_st_step(chosen);
-        }
-        ckpt_analysis_release(&a);
-        if (!rc && i % 10000 == 9999) {
-            rc = ckpt_cat_commit(c, &err);
-            if (!rc)
-                rc = ckpt_cat_begin(c, &err);
-        }
-    }
+    /* SQLite: a page cache that holds the indexes being filled (the default is 32 MiB) */
+    int rc = ckpt_cat_is_pg(c) ? CKPT_OK : ckpt_cat_exec(c, "PRAGMA cache_size = -524288", &err);
+    if (!rc)
+        rc = ckpt_cat_begin(c, &err);
+    if (!rc)
+        rc = generate(c, n, &err);
     if (!rc)
         rc = ckpt_cat_commit(c, &err);
-    ckpt_st_finalize(chosen);
-    /* what a scan that recorded this many files leaves (lib/catalog/scan.c compacts after
-       writing a good part of the catalog) */
-    if (!rc && n >= 1000)
+    else
+        ckpt_cat_rollback(c);
+    if (!rc && n >= 1000 && !ckpt_cat_is_pg(c))
         rc = ckpt_catalog_compact(c, &err);
     ckpt_catalog_close(c);
     if (rc) {

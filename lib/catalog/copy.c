@@ -120,6 +120,112 @@ static int flush_rows(struct ckpt_catalog *to, const char *table, char **names, 
     return rc;
 }
 
+/* ---- bulk load (PostgreSQL destination: COPY ... FROM STDIN) ------------------------------ */
+
+#define COPY_CHUNK (256u << 10) /* bytes of rows gathered before they are sent */
+
+/* one value in COPY's text format: \N for NULL, text with backslash, tab, newline and
+   carriage return escaped, bytes as bytea's hex text (its backslash escaped too), numbers as
+   text (a double with 17 digits reads back as the same double) */
+static void copy_value(struct ckpt_buf *b, struct ckpt_st *rd, int col)
+{
+    switch (rd->db->ops->col_type(rd, col)) {
+    case CKPT_DB_T_INT:
+        ckpt_buf_printf(b, "%lld", (long long)ckpt_st_i64(rd, col));
+        break;
+    case CKPT_DB_T_REAL:
+        ckpt_buf_printf(b, "%.17g", ckpt_st_double(rd, col));
+        break;
+    case CKPT_DB_T_TEXT: {
+        const char *t = ckpt_st_text(rd, col), *run = t;
+        for (const char *p = t; *p; p++) {
+            char e = *p == '\\' ? '\\' : *p == '\t' ? 't' : *p == '\n' ? 'n' : *p == '\r' ? 'r' : 0;
+            if (!e)
+                continue;
+            ckpt_buf_put(b, run, (size_t)(p - run));
+            ckpt_buf_putc(b, '\\');
+            ckpt_buf_putc(b, e);
+            run = p + 1;
+        }
+        ckpt_buf_puts(b, run);
+        break;
+    }
+    case CKPT_DB_T_BLOB: {
+        static const char hex[] = "0123456789abcdef";
+        size_t n = 0;
+        const unsigned char *p = ckpt_st_blob(rd, col, &n);
+        ckpt_buf_puts(b, "\\\\x");
+        for (size_t k = 0; k < n; k++) {
+            ckpt_buf_putc(b, hex[p[k] >> 4]);
+            ckpt_buf_putc(b, hex[p[k] & 15]);
+        }
+        break;
+    }
+    default:
+        ckpt_buf_puts(b, "\\N");
+    }
+}
+
+/* Every row of table into a PostgreSQL destination with one COPY. */
+static int copy_bulk(struct ckpt_catalog *from, struct ckpt_catalog *to, struct ckpt_st *rd,
+                     const char *table, struct ckpt_copy_stats *st, int *has_id,
+                     struct ckpt_error *err)
+{
+    const struct ckpt_db_ops *ops = to->db->ops;
+    struct ckpt_buf b = {0};
+    int s, ncol = 0, rc = CKPT_OK, started = 0;
+    while (!rc && (s = ckpt_st_step(rd)) == CKPT_DB_ROW) {
+        if (!started) {
+            /* the statement is made from the first row's column names */
+            ncol = rd->db->ops->col_count(rd);
+            ckpt_buf_printf(&b, "COPY \"%s\"(", table);
+            for (int i = 0; i < ncol; i++) {
+                const char *name = rd->db->ops->col_name(rd, i);
+                ckpt_buf_printf(&b, "%s\"%s\"", i ? ", " : "", name);
+                *has_id |= strcmp(name, "id") == 0;
+            }
+            ckpt_buf_puts(&b, ") FROM STDIN");
+            if (b.oom) {
+                rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+                break;
+            }
+            int d = ops->copy_begin(to->db, ckpt_buf_cstr(&b));
+            if (d) {
+                rc = ckpt_cat_sqlerr(to, d, "copying records", err);
+                break;
+            }
+            started = 1;
+            ckpt_buf_reset(&b);
+        }
+        for (int i = 0; i < ncol; i++) {
+            if (i)
+                ckpt_buf_putc(&b, '\t');
+            copy_value(&b, rd, i);
+        }
+        ckpt_buf_putc(&b, '\n');
+        st->rows++;
+        if (b.oom)
+            rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+        else if (b.len >= COPY_CHUNK) {
+            int d = ops->copy_put(to->db, b.data, b.len);
+            if (d)
+                rc = ckpt_cat_sqlerr(to, d, "copying records", err);
+            ckpt_buf_reset(&b);
+        }
+    }
+    if (!rc && s != CKPT_DB_DONE)
+        rc = ckpt_cat_sqlerr(from, s, "reading records", err);
+    if (started) {
+        /* ended also after a failure, so that the connection is usable for the rollback */
+        int d = !rc && b.len ? ops->copy_put(to->db, b.data, b.len) : CKPT_DB_OK;
+        int e = ops->copy_end(to->db);
+        if (!rc && (d || e))
+            rc = ckpt_cat_sqlerr(to, d ? d : e, "copying records", err);
+    }
+    ckpt_buf_free(&b);
+    return rc;
+}
+
 static int copy_table(struct ckpt_catalog *from, struct ckpt_catalog *to, const char *table,
                       struct ckpt_copy_stats *st, struct ckpt_error *err)
 {
@@ -130,6 +236,11 @@ static int copy_table(struct ckpt_catalog *from, struct ckpt_catalog *to, const 
     if (rc)
         return rc;
     int s = CKPT_DB_DONE, ncol = 0, has_id = 0, rows = 0;
+    if (to->db->ops->copy_begin) {
+        rc = copy_bulk(from, to, rd, table, st, &has_id, err);
+        ckpt_st_finalize(rd);
+        goto reset_ids;
+    }
     char **names = NULL;
     struct value *v = NULL;
     while (!rc && (s = ckpt_st_step(rd)) == CKPT_DB_ROW) {
@@ -185,6 +296,7 @@ static int copy_table(struct ckpt_catalog *from, struct ckpt_catalog *to, const 
     for (int i = 0; names && i < ncol; i++)
         free(names[i]);
     free(names);
+reset_ids:;
     const char *reset = ckpt_db_sql(to->db, CKPT_SQL_RESET_ID);
     if (!rc && has_id && reset) {
         snprintf(sql, sizeof sql, reset, table, table);

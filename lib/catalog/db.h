@@ -38,13 +38,20 @@ enum { CKPT_DB_T_NULL, CKPT_DB_T_INT, CKPT_DB_T_REAL, CKPT_DB_T_TEXT, CKPT_DB_T_
 enum ckpt_sql {
     CKPT_SQL_BEGIN_WRITE,  /* a write transaction that will not fail half-way for a lock */
     CKPT_SQL_BEGIN_READ,   /* one snapshot for many reads */
-    CKPT_SQL_FILE_ID,      /* id of the file record at (host ?1, path ?2), locked for update */
+    CKPT_SQL_FILE_ID,      /* id and model_id of the file record at (host ?1, path ?2), locked
+                              for update */
     CKPT_SQL_SETTINGS_GET, /* settings text of model ?1, locked for update */
     CKPT_SQL_LOCK_KEY,     /* hold a lock named by the text ?1 until the transaction ends */
     CKPT_SQL_TABLES,       /* the catalog's tables (not search or schema bookkeeping), models
                               first, then files, then the others by name */
     CKPT_SQL_RESET_ID,     /* printf format (table, table): the next id after the largest, or
                               NULL when ids need no care */
+    CKPT_SQL_FOR_UPDATE,   /* appended to a SELECT: lock the rows read until the transaction
+                              ends ("" where the write transaction holds every lock) */
+    CKPT_SQL_FTS_REBUILD,  /* the search rows of every model made again (after db copy), or
+                              NULL for the portable statement (store.c) */
+    CKPT_SQL_NEW_IDS,      /* ?1 ids for new models, reserved ahead (rows of one column), or
+                              NULL when INSERT ... RETURNING id costs nothing */
     CKPT_SQL_COUNT_
 };
 
@@ -78,6 +85,15 @@ struct ckpt_db_ops {
     void (*bind_blob)(struct ckpt_st *st, int i, const void *p, size_t n);
     /* the bytes of a blob column, valid until the next step/reset; NULL (and *n = 0) for NULL */
     const void *(*col_blob)(struct ckpt_st *st, int col, size_t *n);
+    /* optional (NULL: run steps to the end, start does nothing); see ckpt_st_run/start */
+    int (*run)(struct ckpt_st *st);
+    void (*start)(struct ckpt_st *st);
+    /* optional bulk load (NULL: not offered): copy_begin runs a "COPY t(c, ...) FROM STDIN"
+       statement, copy_put sends rows in PostgreSQL's text format (tab-separated, \N for NULL,
+       backslash escapes), copy_end finishes it; the rows' failures come back from copy_end */
+    int (*copy_begin)(struct ckpt_db *db, const char *sql);
+    int (*copy_put)(struct ckpt_db *db, const char *data, size_t n);
+    int (*copy_end)(struct ckpt_db *db);
 };
 
 struct ckpt_db {
@@ -114,6 +130,28 @@ static inline int ckpt_db_prepare(struct ckpt_db *db, const char *sql, struct ck
 static inline int ckpt_st_step(struct ckpt_st *st)
 {
     return st->db->ops->step(st);
+}
+/* Run a statement whose rows are not read (a write). Inside a write transaction PostgreSQL
+ * sends it without waiting for the answer (pipeline mode): CKPT_DB_DONE then means "sent", and a
+ * failure is returned by the next step or exec on the connection (the COMMIT at the latest), so
+ * the transaction fails as a whole. The statement may be reset, rebound or finalized at once.
+ * SQLite runs it now. */
+static inline int ckpt_st_run(struct ckpt_st *st)
+{
+    if (st->db->ops->run)
+        return st->db->ops->run(st);
+    int s;
+    while ((s = st->db->ops->step(st)) == CKPT_DB_ROW)
+        ;
+    return s;
+}
+/* Start a statement whose rows will be read later with ckpt_st_step: inside a write
+ * transaction PostgreSQL sends it at once, so several statements started one after the other
+ * cost one round trip. Nothing for SQLite. */
+static inline void ckpt_st_start(struct ckpt_st *st)
+{
+    if (st->db->ops->start)
+        st->db->ops->start(st);
 }
 static inline void ckpt_st_reset(struct ckpt_st *st)
 {

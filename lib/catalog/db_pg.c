@@ -1,8 +1,10 @@
 /* The PostgreSQL backend of the catalog's database layer (db.h), through libpq: placeholders
  * rewritten from "?"/"?N" to $N, values sent as text with their types (int8, float8, text),
  * results read from the whole PGresult, SQLSTATEs mapped onto CKPT_DB_* (40001/40P01 are
- * CKPT_DB_ERETRY: the caller runs its transaction again), and the PostgreSQL text of the
- * statements that differ between backends. Messages never carry the connection URL's password
+ * CKPT_DB_ERETRY: the caller runs its transaction again), the PostgreSQL text of the
+ * statements that differ between backends, the pipeline that sends a write transaction's
+ * statements without waiting for each answer (with server-side prepared statements), and
+ * COPY FROM STDIN for db copy. Messages never carry the connection URL's password
  * (ckpt_db_mask_url); libpq's notices are dropped, not printed. Not for the schema (schema.c)
  * or any catalog query. */
 #include <libpq-fe.h>
@@ -18,10 +20,35 @@
 #define OID_BYTEA 17
 #define OID_FLOAT8 701
 
+/* A statement sent in libpq's pipeline mode whose result has not been read yet (owner: the
+   statement that reads it, or NULL when nobody will), or the sync that ends a segment. */
+struct pend {
+    struct pg_st *owner;
+    int sync;
+    int prep; /* 1 + the slot of a statement being prepared on the server (see below) */
+};
+
+/* Statements sent down the pipeline are prepared on the server once per connection (by text
+   and parameter types) and then only bound and executed: a scan sends the same few statements
+   for every file, and parsing and planning them each time was half the server's work. */
+#define N_PREP 48
+struct prep {
+    char *sql; /* NULL: free slot */
+    unsigned *types;
+    int nparams;
+};
+
 struct pg_db {
     struct ckpt_db base;
     PGconn *conn;
     char msg[512];
+    /* the pipeline (only inside a transaction): statements sent, results not read yet */
+    int piped;  /* libpq is in pipeline mode */
+    int synced; /* a sync follows the last statement sent */
+    int perr;   /* the first failure read from the pipeline (CKPT_DB_E*), 0 if none */
+    struct pend *q;
+    size_t qhead, qn, qcap; /* entries qhead .. qn-1 are pending */
+    struct prep prep[N_PREP];
 };
 
 struct pg_st {
@@ -32,6 +59,8 @@ struct pg_st {
     unsigned *types;
     PGresult *res;
     int executed, row, nrows;
+    int sent;            /* its result is on the way through the pipeline */
+    int err;             /* the failure the pipeline reported for it, returned by the next step */
     unsigned char *blob; /* the last column read by pg_blob */
 };
 
@@ -117,8 +146,202 @@ static int fail(struct pg_db *d, PGresult *res)
     return map_state(state);
 }
 
+/* ---- the pipeline ------------------------------------------------------------------------
+ * Inside a write transaction, statements whose rows are not needed at once (ckpt_st_run,
+ * ckpt_st_start) are sent without waiting for their answers; the next statement that needs
+ * its answer (a step) sends a sync and reads every answer before its own in one round trip.
+ * After a failure the server skips the rest of the segment (PGRES_PIPELINE_ABORTED) and the
+ * transaction is aborted: the first failure is kept (perr) and returned by the next step or
+ * exec, so the caller rolls back as if the failing statement had been run on its own. */
+
+static int q_push(struct pg_db *d, struct pg_st *owner, int sync, int prep)
+{
+    if (d->qhead == d->qn)
+        d->qhead = d->qn = 0;
+    if (d->qn == d->qcap) {
+        size_t nc = d->qcap ? d->qcap * 2 : 64;
+        struct pend *nq = realloc(d->q, nc * sizeof *nq);
+        if (!nq)
+            return -1;
+        d->q = nq;
+        d->qcap = nc;
+    }
+    d->q[d->qn++] = (struct pend){owner, sync, prep};
+    return 0;
+}
+
+/* forget st as the reader of its pending answer (reset, finalize) */
+static void q_detach(struct pg_db *d, struct pg_st *st)
+{
+    for (size_t i = d->qhead; i < d->qn; i++)
+        if (d->q[i].owner == st)
+            d->q[i].owner = NULL;
+    st->sent = 0;
+}
+
+/* the connection is gone: nothing pending will answer */
+static void q_broken(struct pg_db *d)
+{
+    if (!d->perr)
+        d->perr = fail(d, NULL);
+    for (size_t i = d->qhead; i < d->qn; i++)
+        if (d->q[i].owner) {
+            d->q[i].owner->sent = 0;
+            d->q[i].owner->err = d->perr;
+        }
+    d->qhead = d->qn = 0;
+    d->piped = 0;
+}
+
+/* read the answer at the head of the queue */
+static void q_read(struct pg_db *d)
+{
+    struct pend e = d->q[d->qhead++];
+    PGresult *r = PQgetResult(d->conn);
+    if (!r) {
+        q_broken(d);
+        return;
+    }
+    if (e.sync) {
+        PQclear(r);
+        return;
+    }
+    for (PGresult *more; (more = PQgetResult(d->conn));)
+        PQclear(more); /* a statement has one result; the NULL ends it */
+    ExecStatusType s = PQresultStatus(r);
+    int ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+    if (!ok && s != PGRES_PIPELINE_ABORTED && !d->perr)
+        d->perr = fail(d, r);
+    if (e.prep && !ok) {
+        /* not prepared after all: the slot is free again */
+        struct prep *p = &d->prep[e.prep - 1];
+        free(p->sql);
+        free(p->types);
+        *p = (struct prep){0};
+    }
+    struct pg_st *st = e.owner;
+    if (st) {
+        st->sent = 0;
+        PQclear(st->res);
+        st->res = NULL;
+        if (ok) {
+            st->res = r;
+            st->executed = 1;
+            st->row = -1;
+            st->nrows = s == PGRES_TUPLES_OK ? PQntuples(r) : 0;
+            r = NULL;
+        } else {
+            st->err = d->perr ? d->perr : CKPT_DB_EOTHER;
+        }
+    }
+    PQclear(r);
+    if (!ok && PQstatus(d->conn) == CONNECTION_BAD)
+        q_broken(d);
+}
+
+static int q_sync(struct pg_db *d)
+{
+    if (d->synced || d->qhead == d->qn)
+        return 0;
+    if (PQpipelineSync(d->conn) != 1 || q_push(d, NULL, 1, 0)) {
+        q_broken(d);
+        return -1;
+    }
+    d->synced = 1;
+    return 0;
+}
+
+/* Read every pending answer and leave pipeline mode; the first failure among them, if any. */
+static int settle(struct pg_db *d)
+{
+    if (!d->piped)
+        return CKPT_DB_OK;
+    q_sync(d);
+    while (d->piped && d->qhead < d->qn)
+        q_read(d);
+    if (d->piped && PQexitPipelineMode(d->conn) != 1)
+        q_broken(d);
+    d->piped = 0;
+    int rc = d->perr;
+    d->perr = 0;
+    return rc;
+}
+
+/* Send st's statement down the pipeline (owner: whether st reads the answer). */
+static int q_send(struct pg_db *d, struct pg_st *st, int owner)
+{
+    if (!d->piped) {
+        if (PQenterPipelineMode(d->conn) != 1)
+            return fail(d, NULL);
+        d->piped = 1;
+        d->perr = 0;
+    }
+    /* prepared on the server already, or to be prepared now in a free slot */
+    int slot = -1, fresh = 0;
+    for (int i = 0; i < N_PREP && slot < 0; i++) {
+        struct prep *p = &d->prep[i];
+        if (p->sql && p->nparams == st->nparams && strcmp(p->sql, st->sql) == 0 &&
+            (!st->nparams ||
+             memcmp(p->types, st->types, (size_t)st->nparams * sizeof *p->types) == 0))
+            slot = i;
+    }
+    for (int i = 0; i < N_PREP && slot < 0; i++) {
+        struct prep *p = &d->prep[i];
+        if (p->sql)
+            continue;
+        p->sql = strdup(st->sql);
+        p->types = malloc(st->nparams ? (size_t)st->nparams * sizeof *p->types : 1);
+        p->nparams = st->nparams;
+        if (!p->sql || !p->types) {
+            free(p->sql);
+            free(p->types);
+            *p = (struct prep){0};
+            break;
+        }
+        if (st->nparams)
+            memcpy(p->types, st->types, (size_t)st->nparams * sizeof *p->types);
+        slot = i;
+        fresh = 1;
+    }
+    char name[24];
+    snprintf(name, sizeof name, "ckpt_p%d", slot);
+    int sent;
+    if (fresh && (PQsendPrepare(d->conn, name, st->sql, st->nparams, st->types) != 1 ||
+                  q_push(d, NULL, 0, slot + 1))) {
+        q_broken(d);
+        return d->perr ? d->perr : CKPT_DB_ECONN;
+    }
+    if (slot >= 0)
+        sent = PQsendQueryPrepared(d->conn, name, st->nparams, (const char *const *)st->vals, NULL,
+                                   NULL, 0);
+    else
+        sent = PQsendQueryParams(d->conn, st->sql, st->nparams, st->types,
+                                 (const char *const *)st->vals, NULL, NULL, 0);
+    if (sent != 1) {
+        q_broken(d);
+        return d->perr ? d->perr : CKPT_DB_ECONN;
+    }
+    if (q_push(d, owner ? st : NULL, 0, 0)) {
+        q_broken(d);
+        return CKPT_DB_EOTHER;
+    }
+    d->synced = 0;
+    if (owner)
+        st->sent = 1;
+    return CKPT_DB_OK;
+}
+
+/* 1 when statements may go down the pipeline: inside a transaction this connection began */
+static int may_pipe(struct pg_db *d)
+{
+    return d->piped || PQtransactionStatus(d->conn) == PQTRANS_INTRANS;
+}
+
 static int pg_exec(struct ckpt_db *db, const char *sql)
 {
+    int pending = settle(PGD(db));
+    if (pending && strncmp(sql, "ROLLBACK", 8) != 0)
+        return pending; /* the transaction failed: a COMMIT would only roll it back */
     PGresult *r = PQexec(PGD(db)->conn, sql);
     ExecStatusType s = PQresultStatus(r);
     int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? CKPT_DB_OK : fail(PGD(db), r);
@@ -209,6 +432,16 @@ static int pg_step(struct ckpt_st *sst)
 {
     struct pg_st *st = PGS(sst);
     struct pg_db *d = PGD(sst->db);
+    if (!st->executed && !st->sent && !st->err && d->piped)
+        st->err = q_send(d, st, 1);
+    if (st->sent && !q_sync(d))
+        while (st->sent && d->qhead < d->qn)
+            q_read(d);
+    if (st->err) {
+        int rc = st->err;
+        st->err = 0;
+        return rc;
+    }
     if (!st->executed) {
         PQclear(st->res);
         st->res = PQexecParams(d->conn, st->sql, st->nparams, st->types,
@@ -235,14 +468,19 @@ static int pg_step(struct ckpt_st *sst)
 static void pg_reset(struct ckpt_st *sst)
 {
     struct pg_st *st = PGS(sst);
+    if (st->sent)
+        q_detach(PGD(sst->db), st);
     PQclear(st->res);
     st->res = NULL;
     st->executed = 0;
+    st->err = 0;
 }
 
 static void pg_finalize(struct ckpt_st *sst)
 {
     struct pg_st *st = PGS(sst);
+    if (st->sent)
+        q_detach(PGD(sst->db), st);
     PQclear(st->res);
     PQfreemem(st->blob);
     for (int i = 0; i < st->nparams; i++)
@@ -368,6 +606,7 @@ static const char *pg_errmsg(struct ckpt_db *db)
 
 static int pg_version(struct ckpt_db *db)
 {
+    settle(PGD(db));
     PGresult *r = PQexec(PGD(db)->conn, "SELECT to_regclass('ckpt_schema') IS NOT NULL");
     int have = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
                strcmp(PQgetvalue(r, 0, 0), "t") == 0;
@@ -400,6 +639,7 @@ static int pg_set_version(struct ckpt_db *db, int v)
 
 static int pg_integrity(struct ckpt_db *db, char *msg, size_t len)
 {
+    settle(PGD(db));
     /* the server keeps its own pages consistent; what can be wrong is a catalog whose rows
        break the model/file relation */
     PGresult *r = PQexec(PGD(db)->conn, "SELECT count(*) FROM files f WHERE NOT EXISTS"
@@ -420,6 +660,11 @@ static void pg_close(struct ckpt_db *db)
 {
     if (PGD(db)->conn)
         PQfinish(PGD(db)->conn);
+    free(PGD(db)->q);
+    for (int i = 0; i < N_PREP; i++) {
+        free(PGD(db)->prep[i].sql);
+        free(PGD(db)->prep[i].types);
+    }
     free(db);
 }
 
@@ -458,11 +703,76 @@ static const void *pg_blob(struct ckpt_st *sst, int col, size_t *n)
     return st->blob;
 }
 
+static int pg_run(struct ckpt_st *sst)
+{
+    struct pg_st *st = PGS(sst);
+    struct pg_db *d = PGD(sst->db);
+    if (!may_pipe(d)) {
+        int s;
+        while ((s = pg_step(sst)) == CKPT_DB_ROW)
+            ;
+        return s;
+    }
+    if (st->sent)
+        q_detach(d, st);
+    int rc = q_send(d, st, 0);
+    return rc ? rc : CKPT_DB_DONE;
+}
+
+static void pg_start(struct ckpt_st *sst)
+{
+    struct pg_st *st = PGS(sst);
+    struct pg_db *d = PGD(sst->db);
+    if (!st->executed && !st->sent && !st->err && may_pipe(d))
+        st->err = q_send(d, st, 1);
+}
+
+/* db copy's bulk load: COPY ... FROM STDIN, rows sent as they come */
+static int pg_copy_begin(struct ckpt_db *db, const char *sql)
+{
+    struct pg_db *d = PGD(db);
+    int pending = settle(d);
+    if (pending)
+        return pending;
+    PGresult *r = PQexec(d->conn, sql);
+    int rc = PQresultStatus(r) == PGRES_COPY_IN ? CKPT_DB_OK : fail(d, r);
+    PQclear(r);
+    return rc;
+}
+
+static int pg_copy_put(struct ckpt_db *db, const char *data, size_t n)
+{
+    struct pg_db *d = PGD(db);
+    while (n) {
+        int part = n > (1u << 20) ? 1 << 20 : (int)n;
+        if (PQputCopyData(d->conn, data, part) != 1)
+            return fail(d, NULL);
+        data += part;
+        n -= (size_t)part;
+    }
+    return CKPT_DB_OK;
+}
+
+static int pg_copy_end(struct ckpt_db *db)
+{
+    struct pg_db *d = PGD(db);
+    if (PQputCopyEnd(d->conn, NULL) != 1)
+        return fail(d, NULL);
+    int rc = CKPT_DB_OK;
+    for (PGresult *r; (r = PQgetResult(d->conn));) {
+        if (!rc && PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = fail(d, r);
+        PQclear(r);
+    }
+    return rc;
+}
+
 static const struct ckpt_db_ops pg_ops = {
-    pg_exec,        pg_prepare,     pg_step,      pg_reset, pg_finalize,  pg_bind_i64,
-    pg_bind_double, pg_bind_text,   pg_bind_null, pg_i64,   pg_double,    pg_text,
-    pg_null,        pg_count,       pg_name,      pg_type,  pg_in_txn,    pg_errmsg,
-    pg_version,     pg_set_version, pg_integrity, pg_close, pg_bind_blob, pg_blob,
+    pg_exec,        pg_prepare,     pg_step,       pg_reset,    pg_finalize,  pg_bind_i64,
+    pg_bind_double, pg_bind_text,   pg_bind_null,  pg_i64,      pg_double,    pg_text,
+    pg_null,        pg_count,       pg_name,       pg_type,     pg_in_txn,    pg_errmsg,
+    pg_version,     pg_set_version, pg_integrity,  pg_close,    pg_bind_blob, pg_blob,
+    pg_run,         pg_start,       pg_copy_begin, pg_copy_put, pg_copy_end,
 };
 
 static const char *const pg_sql[CKPT_SQL_COUNT_] = {
@@ -471,7 +781,7 @@ static const char *const pg_sql[CKPT_SQL_COUNT_] = {
        ... SET x = ...) or by locking what is read before it is rewritten (FOR UPDATE). */
     [CKPT_SQL_BEGIN_WRITE] = "BEGIN ISOLATION LEVEL READ COMMITTED",
     [CKPT_SQL_BEGIN_READ] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-    [CKPT_SQL_FILE_ID] = "SELECT id FROM files WHERE host = ?1 AND path = ?2 FOR UPDATE",
+    [CKPT_SQL_FILE_ID] = "SELECT id, model_id FROM files WHERE host = ?1 AND path = ?2 FOR UPDATE",
     [CKPT_SQL_SETTINGS_GET] = "SELECT settings FROM models WHERE id = ?1 FOR UPDATE",
     /* an advisory lock: two machines recording the same new file serialise on its
        fingerprint, so the second sees the first's model and joins it */
@@ -483,6 +793,30 @@ static const char *const pg_sql[CKPT_SQL_COUNT_] = {
     /* rows copied with their ids leave the identity's sequence behind */
     [CKPT_SQL_RESET_ID] = ("SELECT setval(pg_get_serial_sequence('%s', 'id'),"
                            " coalesce((SELECT max(id) FROM %s), 0) + 1, false)"),
+    [CKPT_SQL_FOR_UPDATE] = " FOR UPDATE",
+    /* the search rows in bulk: the trigram index is dropped and built again over the filled
+       table (built at once it takes a fraction of the time its row-by-row upkeep does; the
+       definition is migration 2's), the documents are gathered by joins with the native
+       string_agg instead of a correlated group_concat per model */
+    [CKPT_SQL_FTS_REBUILD] =
+        "SET LOCAL maintenance_work_mem = '256MB';\n"
+        "DROP INDEX model_fts_doc;\n"
+        "DELETE FROM model_fts;\n"
+        "INSERT INTO model_fts(rowid, name, note, tags, trigger_words, description, metadata)\n"
+        "  SELECT m.id, m.name || ' ' || coalesce(f.paths, ''), m.note, t.tags,\n"
+        "    m.trigger_words, m.description, f.meta\n"
+        "  FROM models m\n"
+        "  LEFT JOIN (SELECT model_id, string_agg(path, ' ' ORDER BY id) AS paths,\n"
+        "      string_agg(coalesce(metadata, '') || ' ' || coalesce(site_tags, ''), ' '\n"
+        "                 ORDER BY id) AS meta\n"
+        "    FROM files GROUP BY model_id) f ON f.model_id = m.id\n"
+        "  LEFT JOIN (SELECT model_id, string_agg(tag, ' ' ORDER BY tag) AS tags FROM tags\n"
+        "    GROUP BY model_id) t ON t.model_id = m.id;\n"
+        "CREATE INDEX model_fts_doc ON model_fts USING gin (doc gin_trgm_ops)",
+    /* ids for new models taken ahead from the identity's sequence, so that inserting a model
+       needs no answer and can go down the pipeline (an id taken and not used is a gap) */
+    [CKPT_SQL_NEW_IDS] = "SELECT nextval(pg_get_serial_sequence('models', 'id'))"
+                         " FROM generate_series(1, ?1)",
 };
 
 static void no_notices(void *arg, const char *message)

@@ -222,11 +222,14 @@ static const void *sq_blob(struct ckpt_st *st, int col, size_t *n)
     return p;
 }
 
+/* no run/start: ckpt_st_run steps at once, ckpt_st_start has nothing to do; no bulk load:
+   db copy inserts many rows per statement */
 static const struct ckpt_db_ops sq_ops = {
     sq_exec,        sq_prepare,     sq_step,      sq_reset, sq_finalize,  sq_bind_i64,
     sq_bind_double, sq_bind_text,   sq_bind_null, sq_i64,   sq_double,    sq_text,
     sq_null,        sq_count,       sq_name,      sq_type,  sq_in_txn,    sq_errmsg,
     sq_version,     sq_set_version, sq_integrity, sq_close, sq_bind_blob, sq_blob,
+    NULL,           NULL,           NULL,         NULL,     NULL,
 };
 
 static const char *const sq_sql[CKPT_SQL_COUNT_] = {
@@ -236,7 +239,7 @@ static const char *const sq_sql[CKPT_SQL_COUNT_] = {
     /* a deferred transaction: one read lock and one snapshot for many statements, instead of
        a lock taken and dropped around each (measured: a fifth of a 440-row list) */
     [CKPT_SQL_BEGIN_READ] = "BEGIN",
-    [CKPT_SQL_FILE_ID] = "SELECT id FROM files WHERE host = ?1 AND path = ?2",
+    [CKPT_SQL_FILE_ID] = "SELECT id, model_id FROM files WHERE host = ?1 AND path = ?2",
     [CKPT_SQL_SETTINGS_GET] = "SELECT settings FROM models WHERE id = ?1",
     /* BEGIN IMMEDIATE already holds the only write lock there is */
     [CKPT_SQL_LOCK_KEY] = "SELECT ?1",
@@ -245,6 +248,10 @@ static const char *const sq_sql[CKPT_SQL_COUNT_] = {
                         " name = 'files' DESC, name",
     /* INTEGER PRIMARY KEY takes the largest + 1 by itself */
     [CKPT_SQL_RESET_ID] = NULL,
+    [CKPT_SQL_FOR_UPDATE] = "",
+    [CKPT_SQL_FTS_REBUILD] = NULL,
+    /* the in-process RETURNING id costs nothing */
+    [CKPT_SQL_NEW_IDS] = NULL,
 };
 
 /* 1 when a -wal file with content is beside the catalog */

@@ -23,6 +23,9 @@ struct ckpt_catalog {
     const char *cache_sql[32];
     struct ckpt_st *cache_st[32];
     int last_db_rc; /* the CKPT_DB_* code of the last failure ckpt_cat_sqlerr reported */
+    /* model ids reserved ahead (CKPT_SQL_NEW_IDS), largest first, used from the end */
+    int64_t new_ids[64];
+    size_t n_new_ids;
 };
 
 /* Run SQL without results; CKPT_E_IO naming the database on failure. */
@@ -43,6 +46,12 @@ void ckpt_cat_rollback(struct ckpt_catalog *c);
  * (serialization failure, deadlock) and may run again; then it is rolled back and a short,
  * growing, jittered pause taken. *attempt counts the tries (start at 0; gives up after 8). */
 int ckpt_cat_again(struct ckpt_catalog *c, int rc, int *attempt);
+/* Reserve ids for n new models ahead (PostgreSQL, up to 64 kept; nothing on SQLite), so that
+ * inserting a model needs no answer and can go down the pipeline. An id reserved and not used
+ * stays a gap. ckpt_cat_new_model_id takes one (the smallest), or 0 when none is reserved:
+ * then insert with RETURNING id. */
+int ckpt_cat_reserve_model_ids(struct ckpt_catalog *c, size_t n, struct ckpt_error *err);
+int64_t ckpt_cat_new_model_id(struct ckpt_catalog *c);
 /* Copy of a column's text, or NULL. */
 char *ckpt_cat_coldup(struct ckpt_st *st, int col);
 /* 1 when the catalog is on PostgreSQL. */
@@ -135,11 +144,20 @@ void ckpt_suggest_release(struct ckpt_suggest_out *out);
 size_t ckpt_suggest_rule_count(void);
 const char *ckpt_suggest_rule_id(size_t i);
 
-/* Record a scanned file: insert or update files/models rows, suggestions, parents. model_id of
- * an existing record (0: new). Inside the caller's transaction. */
+/* What the caller looked up for a new file inside the transaction (scan does it for a whole
+ * batch in one round trip, scan.c): the record at (host, path) recorded meanwhile and its
+ * model (0 if none), and the model of the same file on another machine to join (0 if none),
+ * with the file's fingerprint lock already held. */
+struct ckpt_record_hint {
+    int64_t file_id, model_id, join;
+};
+/* Record a scanned file: insert or update files/models rows, suggestions, parents. file_id of
+ * an existing record (0: new; then hint, when not NULL, says what record_file would look up
+ * itself). Inside the caller's transaction. */
 int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *host,
                          const char *path, const void *st /* struct stat */, int is_dir,
-                         const struct ckpt_analysis *a, struct ckpt_error *err);
+                         const struct ckpt_analysis *a, const struct ckpt_record_hint *hint,
+                         struct ckpt_error *err);
 
 /* ---- lineage fingerprints (lib/catalog/lineage.c) ------------------------------------------ */
 

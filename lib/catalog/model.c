@@ -30,6 +30,16 @@ static int step_done(struct ckpt_catalog *c, struct ckpt_st *st, const char *wha
     return s == CKPT_DB_DONE || s == CKPT_DB_ROW ? CKPT_OK : ckpt_cat_sqlerr(c, s, what, err);
 }
 
+/* a write whose answer is not needed at once (ckpt_st_run: PostgreSQL pipelines it inside a
+   transaction; a failure comes back by the commit at the latest) */
+static int run_done(struct ckpt_catalog *c, struct ckpt_st *st, const char *what,
+                    struct ckpt_error *err)
+{
+    int s = ckpt_st_run(st);
+    ckpt_st_finalize(st);
+    return s == CKPT_DB_DONE || s == CKPT_DB_ROW ? CKPT_OK : ckpt_cat_sqlerr(c, s, what, err);
+}
+
 /* the model's default name: the file's base name without its extension */
 static char *stem_name(const char *path, int is_dir)
 {
@@ -49,53 +59,46 @@ static char *stem_name(const char *path, int is_dir)
     return strndup(path + b, e - b);
 }
 
-int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *host,
-                         const char *path, const void *stp, int is_dir,
-                         const struct ckpt_analysis *a, struct ckpt_error *err)
+/* The record at (host, path) recorded since the walk looked (*file_id, *model_id; the given
+   record's model when *file_id is set) and, for a new file, the model of the same file on
+   another machine to join (*join). */
+static int lookup(struct ckpt_catalog *c, const char *host, const char *path,
+                  const struct ckpt_analysis *a, int64_t *file_id_io, int64_t *model_id,
+                  int64_t *join, struct ckpt_error *err)
 {
-    const struct stat *st = stp;
-    int64_t model_id = 0;
-    int created = 0;
+    int64_t file_id = *file_id_io;
     struct ckpt_st *q;
-    int rc;
-    char *name = stem_name(path, is_dir);
-    if (!name)
-        return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
-    int64_t t = now_ns();
+    int rc = CKPT_OK;
+    /* PostgreSQL: the lookups below are started together (one round trip, with the previous
+       file's writes, which went down the pipeline unanswered) */
+    struct ckpt_st *fq = NULL, *jq = NULL;
     if (!file_id) {
         /* another scanner (another process, or another machine's under the same host name)
            may have recorded this path since the walk looked: take its record */
-        if ((rc = ckpt_cat_prepare(c, ckpt_db_sql(c->db, CKPT_SQL_FILE_ID), &q, err)))
-            goto out;
-        ckpt_st_bind_text(q, 1, host);
-        ckpt_st_bind_text(q, 2, path);
-        int s = ckpt_st_step(q);
-        if (s == CKPT_DB_ROW)
-            file_id = ckpt_st_i64(q, 0);
-        ckpt_st_finalize(q);
-        if (s != CKPT_DB_ROW && s != CKPT_DB_DONE) {
-            rc = ckpt_cat_sqlerr(c, s, "recording a file", err);
-            goto out;
-        }
+        if ((rc = ckpt_cat_prepare(c, ckpt_db_sql(c->db, CKPT_SQL_FILE_ID), &fq, err)))
+            goto done;
+        ckpt_st_bind_text(fq, 1, host);
+        ckpt_st_bind_text(fq, 2, path);
+        ckpt_st_start(fq);
+    } else {
+        if ((rc = ckpt_cat_prepare(c, "SELECT id, model_id FROM files WHERE id = ?", &fq, err)))
+            goto done;
+        ckpt_st_bind_i64(fq, 1, file_id);
+        ckpt_st_start(fq);
     }
-    if (file_id) {
-        if ((rc = ckpt_cat_prepare(c, "SELECT model_id FROM files WHERE id = ?", &q, err)))
-            goto out;
-        ckpt_st_bind_i64(q, 1, file_id);
-        if (ckpt_st_step(q) == CKPT_DB_ROW)
-            model_id = ckpt_st_i64(q, 0);
-        ckpt_st_finalize(q);
-    }
-    int64_t join = 0;
     if (!file_id && a->fingerprint[0]) {
         /* a new file: the same file recorded by another machine meanwhile (its scan ran at
            the same time as ours) is this model's other location; the lock makes the two
            machines decide one after the other */
         if ((rc = ckpt_cat_prepare(c, ckpt_db_sql(c->db, CKPT_SQL_LOCK_KEY), &q, err)))
-            goto out;
+            goto done;
         ckpt_st_bind_text(q, 1, a->fingerprint);
-        if ((rc = step_done(c, q, "recording a file", err)))
-            goto out;
+        int s = ckpt_st_run(q);
+        ckpt_st_finalize(q);
+        if (s != CKPT_DB_DONE && s != CKPT_DB_ROW) {
+            rc = ckpt_cat_sqlerr(c, s, "recording a file", err);
+            goto done;
+        }
         /* a model this machine has no file of yet, the one of the same file name first (two
            copies on one machine stay two models, as on the machine that saw them first) */
         if ((rc = ckpt_cat_prepare(
@@ -106,22 +109,61 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
                  " NOT EXISTS (SELECT 1 FROM files h WHERE h.model_id = f.model_id AND"
                  " h.host = ?2) ORDER BY substr(f.path, length(f.path) - length(?4) + 1) = ?4"
                  " DESC, f.id LIMIT 1",
-                 &q, err)))
-            goto out;
+                 &jq, err)))
+            goto done;
         const char *base = strrchr(path, '/');
-        ckpt_st_bind_text(q, 1, a->fingerprint);
-        ckpt_st_bind_text(q, 2, host);
-        ckpt_st_bind_text(q, 4, base ? base : path);
+        ckpt_st_bind_text(jq, 1, a->fingerprint);
+        ckpt_st_bind_text(jq, 2, host);
+        ckpt_st_bind_text(jq, 4, base ? base : path);
         const struct ckpt_hash_result *hr = &a->hash;
-        ckpt_st_bind_text(q, 3, a->hashed && (hr->computed & CKPT_HASH_SHA256) ? hr->sha256 : NULL);
-        int s = ckpt_st_step(q);
+        ckpt_st_bind_text(jq, 3,
+                          a->hashed && (hr->computed & CKPT_HASH_SHA256) ? hr->sha256 : NULL);
+        ckpt_st_start(jq);
+    }
+    int s = ckpt_st_step(fq);
+    if (s == CKPT_DB_ROW) {
+        *file_id_io = ckpt_st_i64(fq, 0);
+        *model_id = ckpt_st_i64(fq, 1);
+    } else if (s != CKPT_DB_DONE) {
+        rc = ckpt_cat_sqlerr(c, s, "recording a file", err);
+        goto done;
+    }
+    if (jq) {
+        s = ckpt_st_step(jq);
         if (s == CKPT_DB_ROW)
-            join = ckpt_st_i64(q, 0);
-        ckpt_st_finalize(q);
-        if (s != CKPT_DB_ROW && s != CKPT_DB_DONE) {
+            *join = ckpt_st_i64(jq, 0);
+        else if (s != CKPT_DB_DONE) {
             rc = ckpt_cat_sqlerr(c, s, "recording a file", err);
-            goto out;
+            goto done;
         }
+    }
+done:
+    ckpt_st_finalize(fq);
+    ckpt_st_finalize(jq);
+    return rc;
+}
+
+int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *host,
+                         const char *path, const void *stp, int is_dir,
+                         const struct ckpt_analysis *a, const struct ckpt_record_hint *hint,
+                         struct ckpt_error *err)
+{
+    const struct stat *st = stp;
+    int64_t model_id = 0;
+    int created = 0;
+    struct ckpt_st *q;
+    int rc;
+    char *name = stem_name(path, is_dir);
+    if (!name)
+        return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+    int64_t t = now_ns();
+    int64_t join = 0;
+    if (hint && !file_id) {
+        file_id = hint->file_id;
+        model_id = hint->model_id;
+        join = hint->join;
+    } else if ((rc = lookup(c, host, path, a, &file_id, &model_id, &join, err))) {
+        goto out;
     }
     if (!model_id && join) {
         /* joins the record of the same file on another machine, if it is still there */
@@ -133,19 +175,38 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
         ckpt_st_finalize(q);
     }
     if (!model_id) {
+        /* with the sidecar facts (see below) at once: a new model has no user fields yet */
+        model_id = ckpt_cat_new_model_id(c); /* 0: none reserved (SQLite) */
+        int s;
         if ((rc = ckpt_cat_prepare(c,
-                                   "INSERT INTO models(name, created_ns, updated_ns) "
-                                   "VALUES(?, ?, ?) RETURNING id",
+                                   model_id ? "INSERT INTO models(name, created_ns, updated_ns,"
+                                              " description, preview, source, source_url,"
+                                              " trigger_words, id)"
+                                              " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                                            : "INSERT INTO models(name, created_ns, updated_ns,"
+                                              " description, preview, source, source_url,"
+                                              " trigger_words)"
+                                              " VALUES(?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                                    &q, err)))
             goto out;
         ckpt_st_bind_text(q, 1, name);
         ckpt_st_bind_i64(q, 2, t);
         ckpt_st_bind_i64(q, 3, t);
-        int s = ckpt_st_step(q);
-        if (s == CKPT_DB_ROW)
-            model_id = ckpt_st_i64(q, 0);
+        ckpt_st_bind_text(q, 4, a->side.description);
+        ckpt_st_bind_text(q, 5, a->side.preview);
+        ckpt_st_bind_text(q, 6, a->side.source);
+        ckpt_st_bind_text(q, 7, a->side.source_url);
+        ckpt_st_bind_text(q, 8, a->side.trigger_words);
+        if (model_id) {
+            ckpt_st_bind_i64(q, 9, model_id);
+            s = ckpt_st_run(q);
+        } else {
+            s = ckpt_st_step(q);
+            if (s == CKPT_DB_ROW)
+                model_id = ckpt_st_i64(q, 0);
+        }
         ckpt_st_finalize(q);
-        if (s != CKPT_DB_ROW) {
+        if (s != CKPT_DB_ROW && (s != CKPT_DB_DONE || !model_id)) {
             rc = ckpt_cat_sqlerr(c, s, "adding a model", err);
             goto out;
         }
@@ -215,13 +276,14 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
     ckpt_st_bind_i64(q, 35, t);
     if (file_id)
         ckpt_st_bind_i64(q, 36, file_id);
-    rc = step_done(c, q, "recording a file", err);
+    rc = run_done(c, q, "recording a file", err);
     free(meta);
     if (rc)
         goto out;
     /* sidecar facts: description and preview belong to the sidecars; source, URL and trigger
        words fill the user's fields only while those are empty (and are suggestions too) */
-    if ((rc = ckpt_cat_prepare(c,
+    if (!created &&
+        (rc = ckpt_cat_prepare(c,
                                "UPDATE models SET description = ?2, preview = ?3,"
                                " source = coalesce(source, ?4),"
                                " source_url = coalesce(source_url, ?5),"
@@ -229,15 +291,17 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
                                " WHERE id = ?1",
                                &q, err)))
         goto out;
-    ckpt_st_bind_i64(q, 1, model_id);
-    ckpt_st_bind_text(q, 2, a->side.description);
-    ckpt_st_bind_text(q, 3, a->side.preview);
-    ckpt_st_bind_text(q, 4, a->side.source);
-    ckpt_st_bind_text(q, 5, a->side.source_url);
-    ckpt_st_bind_text(q, 6, a->side.trigger_words);
-    ckpt_st_bind_i64(q, 7, t);
-    if ((rc = step_done(c, q, "recording sidecar facts", err)))
-        goto out;
+    if (!created) {
+        ckpt_st_bind_i64(q, 1, model_id);
+        ckpt_st_bind_text(q, 2, a->side.description);
+        ckpt_st_bind_text(q, 3, a->side.preview);
+        ckpt_st_bind_text(q, 4, a->side.source);
+        ckpt_st_bind_text(q, 5, a->side.source_url);
+        ckpt_st_bind_text(q, 6, a->side.trigger_words);
+        ckpt_st_bind_i64(q, 7, t);
+        if ((rc = run_done(c, q, "recording sidecar facts", err)))
+            goto out;
+    }
     /* suggestions and parents are recomputed from what the file says now */
     struct ckpt_suggest_input in = {
         .name = name, .filename = path, .meta = a->meta, .n_meta = a->n_meta, .side = &a->side};
@@ -253,7 +317,7 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
         if ((rc = ckpt_cat_prepare(c, clear[i], &q, err)))
             break;
         ckpt_st_bind_i64(q, 1, model_id);
-        rc = step_done(c, q, "replacing suggestions", err);
+        rc = run_done(c, q, "replacing suggestions", err);
     }
     for (size_t i = 0; i < so.n && !rc; i++) {
         if ((rc = ckpt_cat_prepare(c,
@@ -266,7 +330,7 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
         ckpt_st_bind_text(q, 3, so.s[i].value);
         ckpt_st_bind_double(q, 4, so.s[i].confidence);
         ckpt_st_bind_text(q, 5, so.s[i].why);
-        rc = step_done(c, q, "recording suggestions", err);
+        rc = run_done(c, q, "recording suggestions", err);
     }
     for (size_t i = 0; i < so.n_parents && !rc; i++) {
         if ((rc = ckpt_cat_prepare(c,
@@ -280,7 +344,7 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
         ckpt_st_bind_text(q, 4, so.parents[i].name);
         if (!isnan(so.parents[i].weight))
             ckpt_st_bind_double(q, 5, so.parents[i].weight);
-        rc = step_done(c, q, "recording merge parents", err);
+        rc = run_done(c, q, "recording merge parents", err);
     }
     ckpt_suggest_release(&so);
     if (!rc)

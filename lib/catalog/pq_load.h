@@ -13,19 +13,28 @@
     X(PQclear)                                                                                     \
     X(PQcmdStatus)                                                                                 \
     X(PQconnectdb)                                                                                 \
+    X(PQenterPipelineMode)                                                                         \
     X(PQerrorMessage)                                                                              \
     X(PQexec)                                                                                      \
     X(PQexecParams)                                                                                \
+    X(PQexitPipelineMode)                                                                          \
     X(PQfinish)                                                                                    \
     X(PQfname)                                                                                     \
     X(PQfreemem)                                                                                   \
     X(PQftype)                                                                                     \
+    X(PQgetResult)                                                                                 \
     X(PQgetisnull)                                                                                 \
     X(PQgetvalue)                                                                                  \
     X(PQnfields)                                                                                   \
     X(PQntuples)                                                                                   \
+    X(PQpipelineSync)                                                                              \
+    X(PQputCopyData)                                                                               \
+    X(PQputCopyEnd)                                                                                \
     X(PQresultErrorField)                                                                          \
     X(PQresultStatus)                                                                              \
+    X(PQsendPrepare)                                                                               \
+    X(PQsendQueryParams)                                                                           \
+    X(PQsendQueryPrepared)                                                                         \
     X(PQsetNoticeProcessor)                                                                        \
     X(PQstatus)                                                                                    \
     X(PQtransactionStatus)                                                                         \
@@ -45,19 +54,28 @@ int ckpt_pq_load(char *msg, size_t n);
 #define PQclear (ckpt_pq.PQclear)
 #define PQcmdStatus (ckpt_pq.PQcmdStatus)
 #define PQconnectdb (ckpt_pq.PQconnectdb)
+#define PQenterPipelineMode (ckpt_pq.PQenterPipelineMode)
 #define PQerrorMessage (ckpt_pq.PQerrorMessage)
 #define PQexec (ckpt_pq.PQexec)
 #define PQexecParams (ckpt_pq.PQexecParams)
+#define PQexitPipelineMode (ckpt_pq.PQexitPipelineMode)
 #define PQfinish (ckpt_pq.PQfinish)
 #define PQfname (ckpt_pq.PQfname)
 #define PQfreemem (ckpt_pq.PQfreemem)
 #define PQftype (ckpt_pq.PQftype)
+#define PQgetResult (ckpt_pq.PQgetResult)
 #define PQgetisnull (ckpt_pq.PQgetisnull)
 #define PQgetvalue (ckpt_pq.PQgetvalue)
 #define PQnfields (ckpt_pq.PQnfields)
 #define PQntuples (ckpt_pq.PQntuples)
+#define PQpipelineSync (ckpt_pq.PQpipelineSync)
+#define PQputCopyData (ckpt_pq.PQputCopyData)
+#define PQputCopyEnd (ckpt_pq.PQputCopyEnd)
 #define PQresultErrorField (ckpt_pq.PQresultErrorField)
 #define PQresultStatus (ckpt_pq.PQresultStatus)
+#define PQsendPrepare (ckpt_pq.PQsendPrepare)
+#define PQsendQueryParams (ckpt_pq.PQsendQueryParams)
+#define PQsendQueryPrepared (ckpt_pq.PQsendQueryPrepared)
 #define PQsetNoticeProcessor (ckpt_pq.PQsetNoticeProcessor)
 #define PQstatus (ckpt_pq.PQstatus)
 #define PQtransactionStatus (ckpt_pq.PQtransactionStatus)

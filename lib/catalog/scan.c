@@ -10,7 +10,9 @@
  *    quick fingerprint is taken, a new file whose fingerprint matches a record that is missing or
  *    was not seen in this walk is a moved file (confirmed by sha256 when hashing), the hash engine
  *    hashes the batch (several files at once), and the batch is committed as one transaction, so
- *    a killed scan keeps every batch it committed and the next scan carries on from there.
+ *    a killed scan keeps every batch it committed and the next scan carries on from there. The
+ *    batch's lookups are a few set-based queries (fp_matches, batch_hints) rather than some per
+ *    file: on PostgreSQL each statement that waits for its answer is a round trip.
  * 4. Records under the scanned paths whose files were not seen are marked missing (never
  *    deleted: the user's notes stay).
  * Not for what the facts mean (suggest.c) or how records are written (model.c). */
@@ -27,6 +29,7 @@
 #include <unistd.h>
 
 #include "catalog/internal.h"
+#include "ckptdb/buf.h"
 #include "ckptdb/lineage.h"
 
 #define BATCH_FILES 32
@@ -426,27 +429,253 @@ static void old_hashes(struct ckpt_catalog *c, int64_t id, struct ckpt_analysis 
     ckpt_st_finalize(q);
 }
 
-/* A hashed record on another host with this fingerprint, to take the hashes from (*hashed_id);
-   which model the file joins is decided when it is recorded (model.c). */
-static int copy_elsewhere(struct walk *w, const char *fingerprint, int64_t *hashed_id,
-                          struct ckpt_error *err)
+/* A record whose fingerprint is that of one of a batch's new files. */
+struct fp_row {
+    int64_t id;
+    int this_host, missing, hashed; /* hashed: readable and with a sha256 */
+    char *fingerprint;
+};
+
+/* Every record (of any machine) whose fingerprint is that of a new file of the batch, in the
+   order missing first, then by id: one query per batch instead of two per file (a round trip
+   each on PostgreSQL). */
+static int fp_matches(struct walk *w, const struct entry *es, const struct ckpt_analysis *an,
+                      const int *skip, size_t n, struct fp_row **out, size_t *nout,
+                      struct ckpt_error *err)
 {
+    *out = NULL;
+    *nout = 0;
+    struct ckpt_buf sql = {0};
+    ckpt_buf_puts(&sql, "SELECT id, CASE WHEN host = ?1 THEN 1 ELSE 0 END, missing,"
+                        " CASE WHEN error IS NULL AND sha256 IS NOT NULL THEN 1 ELSE 0 END,"
+                        " fingerprint FROM files WHERE fingerprint IN (");
+    int np = 1;
+    for (size_t i = 0; i < n; i++)
+        if (!skip[i] && !es[i].file_id && an[i].fingerprint[0])
+            ckpt_buf_printf(&sql, "%s?%d", np > 1 ? ", " : "", np + 1), np++;
+    ckpt_buf_puts(&sql, ") ORDER BY missing DESC, id");
+    if (np == 1 || sql.oom) {
+        int oom = sql.oom;
+        ckpt_buf_free(&sql);
+        return oom ? ckpt_error_set(err, CKPT_E_NOMEM, "out of memory") : CKPT_OK;
+    }
     struct ckpt_st *q;
-    int rc = ckpt_cat_prepare(w->c,
-                              "SELECT id FROM files WHERE fingerprint = ?1 AND host <> ?2 AND"
-                              " error IS NULL AND sha256 IS NOT NULL ORDER BY id LIMIT 1",
-                              &q, err);
+    int rc = ckpt_cat_prepare(w->c, ckpt_buf_cstr(&sql), &q, err);
+    ckpt_buf_free(&sql);
     if (rc)
         return rc;
-    ckpt_st_bind_text(q, 1, fingerprint);
-    ckpt_st_bind_text(q, 2, w->host);
-    int s = ckpt_st_step(q);
-    if (s == CKPT_DB_ROW)
-        *hashed_id = ckpt_st_i64(q, 0);
+    ckpt_st_bind_text(q, 1, w->host);
+    np = 1;
+    for (size_t i = 0; i < n; i++)
+        if (!skip[i] && !es[i].file_id && an[i].fingerprint[0])
+            ckpt_st_bind_text(q, ++np, an[i].fingerprint);
+    size_t cap = 0;
+    int s;
+    while (!rc && (s = ckpt_st_step(q)) == CKPT_DB_ROW) {
+        if (*nout == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            struct fp_row *nr = realloc(*out, nc * sizeof *nr);
+            if (!nr) {
+                rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+                break;
+            }
+            *out = nr;
+            cap = nc;
+        }
+        struct fp_row *r = &(*out)[*nout];
+        r->id = ckpt_st_i64(q, 0);
+        r->this_host = ckpt_st_int(q, 1);
+        r->missing = ckpt_st_int(q, 2);
+        r->hashed = ckpt_st_int(q, 3);
+        if (!(r->fingerprint = ckpt_cat_coldup(q, 4)))
+            rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+        else
+            (*nout)++;
+    }
+    if (!rc && s != CKPT_DB_DONE)
+        rc = ckpt_cat_sqlerr(w->c, s, "looking for moved files and copies on other machines", err);
     ckpt_st_finalize(q);
-    if (s != CKPT_DB_ROW && s != CKPT_DB_DONE)
-        return ckpt_cat_sqlerr(w->c, s, "looking for copies on other machines", err);
-    return CKPT_OK;
+    if (rc) {
+        for (size_t i = 0; i < *nout; i++)
+            free((*out)[i].fingerprint);
+        free(*out);
+        *out = NULL;
+        *nout = 0;
+    }
+    return rc;
+}
+
+/* A record of another machine with the fingerprint of one of a batch's new files. */
+struct join_row {
+    int64_t id, model_id;
+    int model_here; /* the model has a file on this machine already */
+    char *fingerprint, *path, *sha256;
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int step_err(struct walk *w, int s, struct ckpt_error *err)
+{
+    return s == CKPT_DB_DONE ? CKPT_OK : ckpt_cat_sqlerr(w->c, s, "recording files", err);
+}
+
+/* Inside the batch's transaction, what ckpt_cat_record_file would look up for each new file
+   (new[i] set), for the whole batch at once (one round trip on PostgreSQL instead of one per
+   file): the record of its path recorded meanwhile by another scanner (locked), its
+   fingerprint's lock (taken in fingerprint order, so two scanners cannot deadlock on them),
+   and the model of the same file on another machine it joins: the first, with a file of the
+   same name first, then by id, of the models with a file of this fingerprint elsewhere (the
+   same sha256 where both have one) and no file on this machine, counting the files this batch
+   gives them before it. */
+static int batch_hints(struct walk *w, const struct entry *es, const struct ckpt_analysis *an,
+                       const int *isnew, size_t n, struct ckpt_record_hint *hint,
+                       struct ckpt_error *err)
+{
+    struct ckpt_catalog *c = w->c;
+    memset(hint, 0, n * sizeof *hint);
+    const char *fps[BATCH_FILES];
+    size_t nnew = 0, nfp = 0;
+    for (size_t i = 0; i < n; i++) {
+        nnew += isnew[i] != 0;
+        if (isnew[i] && an[i].fingerprint[0])
+            fps[nfp++] = an[i].fingerprint;
+    }
+    if (!nnew)
+        return CKPT_OK;
+    struct ckpt_buf sql = {0};
+    struct ckpt_st *fq = NULL, *jq = NULL, *lk = NULL;
+    struct join_row *rows = NULL;
+    size_t nrows = 0, cap = 0;
+    int rc = CKPT_OK, s = CKPT_DB_DONE;
+    /* the records of the new paths */
+    ckpt_buf_puts(&sql, "SELECT path, id, model_id FROM files WHERE host = ?1 AND path IN (");
+    for (size_t k = 0; k < nnew; k++)
+        ckpt_buf_printf(&sql, "%s?%zu", k ? ", " : "", k + 2);
+    ckpt_buf_printf(&sql, ")%s", ckpt_db_sql(c->db, CKPT_SQL_FOR_UPDATE));
+    rc = sql.oom ? ckpt_error_set(err, CKPT_E_NOMEM, "out of memory")
+                 : ckpt_cat_prepare(c, ckpt_buf_cstr(&sql), &fq, err);
+    if (rc)
+        goto out;
+    ckpt_st_bind_text(fq, 1, w->host);
+    for (size_t i = 0, k = 2; i < n; i++)
+        if (isnew[i])
+            ckpt_st_bind_text(fq, (int)k++, es[i].path);
+    ckpt_st_start(fq);
+    if (nfp) {
+        /* the fingerprints' locks, in order, then the other machines' records */
+        qsort(fps, nfp, sizeof *fps, cmp_str);
+        if ((rc = ckpt_cat_prepare(c, ckpt_db_sql(c->db, CKPT_SQL_LOCK_KEY), &lk, err)))
+            goto out;
+        for (size_t k = 0; k < nfp && !rc; k++) {
+            if (k && strcmp(fps[k], fps[k - 1]) == 0)
+                continue;
+            ckpt_st_reset(lk);
+            ckpt_st_bind_text(lk, 1, fps[k]);
+            s = ckpt_st_run(lk);
+            if (s != CKPT_DB_ROW)
+                rc = step_err(w, s, err);
+        }
+        if (rc)
+            goto out;
+        ckpt_buf_reset(&sql);
+        ckpt_buf_puts(&sql, "SELECT f.id, f.model_id, CASE WHEN EXISTS (SELECT 1 FROM files h"
+                            " WHERE h.model_id = f.model_id AND h.host = ?1) THEN 1 ELSE 0 END,"
+                            " f.fingerprint, f.path, f.sha256 FROM files f WHERE f.host <> ?1"
+                            " AND f.error IS NULL AND f.fingerprint IN (");
+        for (size_t k = 0; k < nfp; k++)
+            ckpt_buf_printf(&sql, "%s?%zu", k ? ", " : "", k + 2);
+        ckpt_buf_puts(&sql, ")");
+        rc = sql.oom ? ckpt_error_set(err, CKPT_E_NOMEM, "out of memory")
+                     : ckpt_cat_prepare(c, ckpt_buf_cstr(&sql), &jq, err);
+        if (rc)
+            goto out;
+        ckpt_st_bind_text(jq, 1, w->host);
+        for (size_t k = 0; k < nfp; k++)
+            ckpt_st_bind_text(jq, (int)k + 2, fps[k]);
+        ckpt_st_start(jq);
+    }
+    while ((s = ckpt_st_step(fq)) == CKPT_DB_ROW) {
+        const char *p = ckpt_st_text(fq, 0);
+        for (size_t i = 0; i < n; i++)
+            if (isnew[i] && p && strcmp(es[i].path, p) == 0) {
+                hint[i].file_id = ckpt_st_i64(fq, 1);
+                hint[i].model_id = ckpt_st_i64(fq, 2);
+            }
+    }
+    if ((rc = step_err(w, s, err)))
+        goto out;
+    while (jq && (s = ckpt_st_step(jq)) == CKPT_DB_ROW) {
+        if (nrows == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            struct join_row *nr = realloc(rows, nc * sizeof *nr);
+            if (!nr) {
+                rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+                goto out;
+            }
+            rows = nr;
+            cap = nc;
+        }
+        struct join_row *r = &rows[nrows];
+        r->id = ckpt_st_i64(jq, 0);
+        r->model_id = ckpt_st_i64(jq, 1);
+        r->model_here = ckpt_st_int(jq, 2);
+        r->fingerprint = ckpt_cat_coldup(jq, 3);
+        r->path = ckpt_cat_coldup(jq, 4);
+        r->sha256 = ckpt_cat_coldup(jq, 5);
+        nrows++;
+        if (!r->fingerprint || !r->path) {
+            rc = ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    if (jq && (rc = step_err(w, s, err)))
+        goto out;
+    /* the joins, file after file as record_file would decide them one by one */
+    for (size_t i = 0; i < n; i++) {
+        if (!isnew[i] || hint[i].file_id || !an[i].fingerprint[0])
+            continue;
+        const char *slash = strrchr(es[i].path, '/');
+        const char *base = slash ? slash : es[i].path;
+        size_t lb = strlen(base);
+        const struct ckpt_hash_result *h = &an[i].hash;
+        const char *sha = an[i].hashed && (h->computed & CKPT_HASH_SHA256) ? h->sha256 : NULL;
+        const struct join_row *best = NULL;
+        int best_name = 0;
+        for (size_t r = 0; r < nrows; r++) {
+            const struct join_row *x = &rows[r];
+            if (x->model_here || strcmp(x->fingerprint, an[i].fingerprint) != 0 ||
+                (x->sha256 && sha && strcmp(x->sha256, sha) != 0))
+                continue;
+            size_t lp = strlen(x->path);
+            int same_name = lp >= lb && strcmp(x->path + lp - lb, base) == 0;
+            if (!best || same_name > best_name || (same_name == best_name && x->id < best->id)) {
+                best = x;
+                best_name = same_name;
+            }
+        }
+        if (!best)
+            continue;
+        hint[i].join = best->model_id;
+        /* the model has a file on this machine now */
+        for (size_t r = 0; r < nrows; r++)
+            if (rows[r].model_id == best->model_id)
+                rows[r].model_here = 1;
+    }
+out:
+    ckpt_st_finalize(fq);
+    ckpt_st_finalize(jq);
+    ckpt_st_finalize(lk);
+    ckpt_buf_free(&sql);
+    for (size_t r = 0; r < nrows; r++) {
+        free(rows[r].fingerprint);
+        free(rows[r].path);
+        free(rows[r].sha256);
+    }
+    free(rows);
+    return rc;
 }
 
 static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notseen, size_t n_notseen,
@@ -475,42 +704,48 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
             if (ckpt_hash_fingerprint(e->path, &fp, NULL) == CKPT_OK)
                 snprintf(an[i].fingerprint, sizeof an[i].fingerprint, "%s", fp.hex);
         }
-        /* moved? a new path whose fingerprint matches a record that is gone */
-        if (!e->file_id && an[i].fingerprint[0]) {
-            struct ckpt_st *q;
-            int rc = ckpt_cat_prepare(c,
-                                      "SELECT id, missing FROM files WHERE host = ? AND"
-                                      " fingerprint = ? ORDER BY missing DESC, id",
-                                      &q, err);
-            if (rc)
-                return rc;
-            ckpt_st_bind_text(q, 1, w->host);
-            ckpt_st_bind_text(q, 2, an[i].fingerprint);
-            while (ckpt_st_step(q) == CKPT_DB_ROW) {
-                int64_t id = ckpt_st_i64(q, 0);
-                if (ckpt_st_int(q, 1) || is_notseen(notseen, n_notseen, id)) {
-                    int taken = 0;
-                    for (size_t k = 0; k < i; k++)
-                        taken |= moved_from[k] == id;
-                    for (size_t k = 0; k < w->n_claimed; k++)
-                        taken |= w->claimed[k] == id;
-                    if (!taken) {
-                        moved_from[i] = id;
-                        break;
-                    }
+    }
+    /* the records with the fingerprints of the batch's new files, in one query */
+    struct fp_row *rows = NULL;
+    size_t nrows = 0;
+    int mrc = fp_matches(w, es, an, skip, n, &rows, &nrows, err);
+    if (mrc) {
+        for (size_t i = 0; i < n; i++)
+            ckpt_analysis_release(&an[i]);
+        return mrc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct entry *e = &es[i];
+        if (skip[i])
+            continue;
+        /* moved? a new path whose fingerprint matches a record of this machine that is gone
+           (missing, or not seen by this walk), the missing ones first, then by id */
+        int64_t elsewhere = 0;
+        for (size_t r = 0; r < nrows && !e->file_id && an[i].fingerprint[0]; r++) {
+            int64_t id = rows[r].id;
+            if (!rows[r].this_host || strcmp(rows[r].fingerprint, an[i].fingerprint) != 0)
+                continue;
+            if (rows[r].missing || is_notseen(notseen, n_notseen, id)) {
+                int taken = 0;
+                for (size_t k = 0; k < i; k++)
+                    taken |= moved_from[k] == id;
+                for (size_t k = 0; k < w->n_claimed; k++)
+                    taken |= w->claimed[k] == id;
+                if (!taken) {
+                    moved_from[i] = id;
+                    break;
                 }
             }
-            ckpt_st_finalize(q);
         }
         /* another machine's copy? a new file whose fingerprint (size + sampled BLAKE3)
-           matches a record of another host is that model's second location, and its hashes
-           are taken from there instead of being computed again (unless --verify) */
-        int64_t elsewhere = 0;
-        if (!e->file_id && !moved_from[i] && an[i].fingerprint[0]) {
-            int rc = copy_elsewhere(w, an[i].fingerprint, &elsewhere, err);
-            if (rc)
-                return rc;
-        }
+           matches a hashed record of another host (the first by id) is that model's second
+           location, and its hashes are taken from there instead of being computed again
+           (unless --verify) */
+        for (size_t r = 0; r < nrows && !e->file_id && !moved_from[i]; r++)
+            if (!rows[r].this_host && rows[r].hashed &&
+                strcmp(rows[r].fingerprint, an[i].fingerprint) == 0 &&
+                (!elsewhere || rows[r].id < elsewhere))
+                elsewhere = rows[r].id;
         if (elsewhere && !w->o->verify)
             old_hashes(c, elsewhere, &an[i]);
         if (!e->is_dir && an[i].ok && !w->o->no_hash && !an[i].hashed) {
@@ -520,6 +755,9 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
             old_hashes(c, moved_from[i], &an[i]);
         }
     }
+    for (size_t r = 0; r < nrows; r++)
+        free(rows[r].fingerprint);
+    free(rows);
     if (nh) {
         struct ckpt_hash_result res[BATCH_FILES];
         int status[BATCH_FILES];
@@ -572,6 +810,19 @@ static int run_batch(struct walk *w, struct entry *es, size_t n, int64_t *notsee
     int rc, attempt = 0;
 again:
     rc = ckpt_cat_begin(c, err);
+    size_t fresh = 0; /* new files: at most this many new models */
+    for (size_t i = 0; i < n; i++)
+        fresh += !skip[i] && !es[i].file_id && !moved_from[i];
+    if (!rc && fresh)
+        rc = ckpt_cat_reserve_model_ids(c, fresh, err);
+    /* a moved file joins its old record; one whose sha256 then disagrees is new after all and
+       looks itself up (record_file without a hint) */
+    int isnew[BATCH_FILES] = {0};
+    struct ckpt_record_hint hints[BATCH_FILES];
+    for (size_t i = 0; i < n; i++)
+        isnew[i] = !skip[i] && !es[i].file_id && !moved_from[i];
+    if (!rc && fresh)
+        rc = batch_hints(w, es, an, isnew, n, hints, err);
     for (size_t i = 0; i < n && !rc; i++) {
         struct entry *e = &es[i];
         if (skip[i])
@@ -618,7 +869,8 @@ again:
             snprintf(msg, sizeof msg, "%s", an[i].error ? an[i].error : e->path);
             fail_file(w, msg);
         }
-        rc = ckpt_cat_record_file(c, fid, w->host, e->path, &e->st, e->is_dir, &an[i], err);
+        rc = ckpt_cat_record_file(c, fid, w->host, e->path, &e->st, e->is_dir, &an[i],
+                                  isnew[i] ? &hints[i] : NULL, err);
         if (!rc && lin[i])
             rc = ckpt_cat_fp_store(c, w->host, e->path, lin[i], err);
         w->s->files_done++;

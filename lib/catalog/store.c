@@ -221,6 +221,38 @@ int ckpt_cat_again(struct ckpt_catalog *c, int rc, int *attempt)
     return 1;
 }
 
+int ckpt_cat_reserve_model_ids(struct ckpt_catalog *c, size_t n, struct ckpt_error *err)
+{
+    const char *sql = ckpt_db_sql(c->db, CKPT_SQL_NEW_IDS);
+    size_t cap = sizeof c->new_ids / sizeof c->new_ids[0];
+    if (!sql || c->n_new_ids >= n || c->n_new_ids >= cap)
+        return CKPT_OK;
+    size_t want = (n < cap ? n : cap) - c->n_new_ids;
+    struct ckpt_st *q;
+    int rc = ckpt_cat_prepare(c, sql, &q, err), s = CKPT_DB_DONE;
+    if (rc)
+        return rc;
+    ckpt_st_bind_i64(q, 1, (int64_t)want);
+    /* kept largest first: new models take them from the end, smallest first */
+    int64_t got[sizeof c->new_ids / sizeof c->new_ids[0]];
+    size_t ng = 0;
+    while (ng < want && (s = ckpt_st_step(q)) == CKPT_DB_ROW)
+        got[ng++] = ckpt_st_i64(q, 0);
+    ckpt_st_finalize(q);
+    if (s != CKPT_DB_ROW && s != CKPT_DB_DONE)
+        return ckpt_cat_sqlerr(c, s, "adding models", err);
+    memmove(c->new_ids + ng, c->new_ids, c->n_new_ids * sizeof *c->new_ids);
+    for (size_t i = 0; i < ng; i++)
+        c->new_ids[i] = got[ng - 1 - i];
+    c->n_new_ids += ng;
+    return CKPT_OK;
+}
+
+int64_t ckpt_cat_new_model_id(struct ckpt_catalog *c)
+{
+    return c->n_new_ids ? c->new_ids[--c->n_new_ids] : 0;
+}
+
 char *ckpt_cat_coldup(struct ckpt_st *st, int col)
 {
     const char *t = ckpt_st_text(st, col);
@@ -368,7 +400,7 @@ int ckpt_cat_fts_refresh_new(struct ckpt_catalog *c, int64_t model_id, int creat
         if (rc)
             return rc;
         ckpt_st_bind_i64(st, 1, model_id);
-        int s = ckpt_st_step(st);
+        int s = ckpt_st_run(st); /* pipelined on PostgreSQL inside a transaction */
         ckpt_st_reset(st);
         if (s != CKPT_DB_DONE)
             return ckpt_cat_sqlerr(c, s, "updating the search index", err);
@@ -378,6 +410,9 @@ int ckpt_cat_fts_refresh_new(struct ckpt_catalog *c, int64_t model_id, int creat
 
 int ckpt_cat_fts_rebuild(struct ckpt_catalog *c, struct ckpt_error *err)
 {
+    const char *bulk = ckpt_db_sql(c->db, CKPT_SQL_FTS_REBUILD);
+    if (bulk)
+        return ckpt_cat_exec(c, bulk, err);
     return ckpt_cat_exec(
         c,
         "DELETE FROM model_fts;\n"

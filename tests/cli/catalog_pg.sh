@@ -12,7 +12,7 @@ rmdir "$pgdir"
 work=$(mktemp -d /tmp/ckpt-pg-work.XXXXXX)
 trap 'bash "$cl" stop "$pgdir"; rm -rf "$work"' EXIT
 base=$(bash "$cl" start "$pgdir") || { rc=$?; [ "$rc" = 77 ] && exit 77; echo "cannot start PostgreSQL" >&2; exit 1; }
-for d in suite1 suite2 suite3 machines conc killed copy serve; do bash "$cl" createdb "$pgdir" "$d"; done
+for d in suite1 suite2 suite3 machines conc killed failing copy serve; do bash "$cl" createdb "$pgdir" "$d"; done
 psql() { bash "$cl" psql "$pgdir" "$@"; }
 py=/usr/bin/python3
 
@@ -123,28 +123,50 @@ after=$(psql -d killed -At -c "SELECT (SELECT count(*) FROM models) || ' ' || (S
 CKPTDB_HOST=alpha "$CKPT_BIN" --db "$kdb" scan -q "$work/big1" 2>/dev/null
 [ "$(psql -d killed -At -c "SELECT count(*) FROM files")" = 60 ] && ok killed-resume || fail killed-resume "rescan"
 
+# ---- a write that fails on the server mid-batch undoes the whole batch --------------------------
+# (the scan's writes go down libpq's pipeline unanswered: the failure of the 28th file of the
+# second batch, m9 last in name order, must still roll back the 27 files and models before it)
+fdb=$base/failing
+"$CKPT_BIN" --db "$fdb" forget nothing >/dev/null 2>&1 || true # creates the schema
+psql -d failing -c "CREATE FUNCTION no_m9() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN
+  IF NEW.path LIKE '%/m9.safetensors' THEN RAISE EXCEPTION 'm9 refused'; END IF;
+  RETURN NEW; END\$\$; CREATE TRIGGER no_m9 BEFORE INSERT ON files FOR EACH ROW
+  EXECUTE FUNCTION no_m9()" >/dev/null
+CKPTDB_HOST=alpha "$CKPT_BIN" --db "$fdb" scan -q "$work/big1" >"$work/f.out" 2>&1
+frc=$?
+after=$(psql -d failing -At -c "SELECT (SELECT count(*) FROM models) || ' ' || (SELECT count(*) FROM files) || ' ' || (SELECT count(*) FROM models m WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.model_id = m.id)) || ' ' || (SELECT count(*) FROM model_fts)")
+[ "$frc" = 1 ] && grep -q "m9 refused" "$work/f.out" && [ "$after" = "32 32 0 32" ] &&
+  ok failed-write-batch || fail failed-write-batch "exit $frc, models files orphans fts '$after': $(cat "$work/f.out")"
+psql -d failing -c "DROP TRIGGER no_m9 ON files" >/dev/null
+CKPTDB_HOST=alpha "$CKPT_BIN" --db "$fdb" scan -q "$work/big1" 2>/dev/null
+[ "$(psql -d failing -At -c "SELECT count(*) FROM files")" = 60 ] && ok failed-write-resume || fail failed-write-resume "rescan"
+
 # ---- db copy: SQLite -> PostgreSQL -> SQLite loses nothing ------------------------------------
 orig=$work/orig.sqlite back=$work/back.sqlite
 export CKPTDB_HOST=testhost
 "$CKPT_BIN" --db "$orig" scan -q "$lib" 2>/dev/null
 "$CKPT_BIN" --db "$orig" set animeMix_v3 output=anime realism=2.5D,2D rating=5 'note=great hands' settings.cfg=7.5 settings.sampler='DPM++ 2M' >/dev/null
 "$CKPT_BIN" --db "$orig" tag animeMix_v3 +favourite +'two words' >/dev/null
+# text that COPY's text format must escape (tab, newline, carriage return, backslash)
+"$CKPT_BIN" --db "$orig" set realisticVision_v51 $'note=tab\there\nnext line\r\\N back\\slash' >/dev/null
 "$CKPT_BIN" --db "$orig" accept realisticVision_v51 >/dev/null
 CKPTDB_HOST=othermachine "$CKPT_BIN" --db "$orig" scan -q "$lib/Lora" 2>/dev/null
+# a checkpoint with a lineage fingerprint (blob columns)
+"$CKPT_BIN" --db "$orig" scan -q "$CKPT_FIXTURES/lineage/sd1/base.safetensors" 2>/dev/null
 to=$("$CKPT_BIN" --json db copy --from "$orig" --to "$base/copy")
 "$CKPT_BIN" --json db copy --from "$base/copy" --to "$back" >/dev/null
 dump() {
   $py - "$1" <<'P'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-for t in ("models", "files", "tags", "suggestions", "parents"):
-    for row in db.execute(f"SELECT * FROM {t} ORDER BY 1, 2"):
+for t in ("models", "files", "tags", "suggestions", "parents", "lineage", "lineage_fp"):
+    for row in sorted(db.execute(f"SELECT * FROM {t}"), key=repr):
         print(t, repr(row))
 P
 }
 dump "$orig" > "$work/orig.dump"
 dump "$back" > "$work/back.dump"
-[ -s "$work/orig.dump" ] && cmp -s "$work/orig.dump" "$work/back.dump" && ok copy-round-trip ||
+[ -s "$work/orig.dump" ] && grep -q "^lineage_fp " "$work/orig.dump" && grep -q 'next line' "$work/orig.dump" && cmp -s "$work/orig.dump" "$work/back.dump" && ok copy-round-trip ||
   { fail copy-round-trip "tables differ after SQLite -> PostgreSQL -> SQLite ($to)"; diff "$work/orig.dump" "$work/back.dump" | head >&2; }
 "$CKPT_BIN" --db "$orig" export > "$work/e1.json"
 "$CKPT_BIN" --db "$base/copy" export > "$work/e2.json"
