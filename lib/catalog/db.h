@@ -45,6 +45,8 @@ enum ckpt_sql {
                               first, then files, then the others by name */
     CKPT_SQL_RESET_ID,     /* printf format (table, table): the next id after the largest, or
                               NULL when ids need no care */
+    CKPT_SQL_SYNC_FULL,    /* the next commits survive a power cut (organize's journal) */
+    CKPT_SQL_SYNC_NORMAL,  /* back to the connection's usual commits */
     CKPT_SQL_COUNT_
 };
 

@@ -482,6 +482,9 @@ static const char *const pg_sql[CKPT_SQL_COUNT_] = {
     /* rows copied with their ids leave the identity's sequence behind */
     [CKPT_SQL_RESET_ID] = "SELECT setval(pg_get_serial_sequence('%s', 'id'),"
                           " coalesce((SELECT max(id) FROM %s), 0) + 1, false)",
+    /* a commit returns once its WAL record is flushed, whatever the server's default */
+    [CKPT_SQL_SYNC_FULL] = "SET synchronous_commit = on",
+    [CKPT_SQL_SYNC_NORMAL] = "RESET synchronous_commit",
 };
 
 static void no_notices(void *arg, const char *message)

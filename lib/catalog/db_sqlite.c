@@ -244,6 +244,10 @@ static const char *const sq_sql[CKPT_SQL_COUNT_] = {
                         " name = 'files' DESC, name",
     /* INTEGER PRIMARY KEY takes the largest + 1 by itself */
     [CKPT_SQL_RESET_ID] = NULL,
+    /* WAL's NORMAL may lose the last commits (never consistency) on a power cut; FULL syncs
+       the WAL at each commit */
+    [CKPT_SQL_SYNC_FULL] = "PRAGMA synchronous = FULL",
+    [CKPT_SQL_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
 };
 
 /* 1 when a -wal file with content is beside the catalog */

@@ -2,9 +2,10 @@
 # A throwaway PostgreSQL cluster for the tests: `cluster.sh start DIR` runs initdb into DIR/data
 # and starts a server listening only on a unix socket in DIR (no TCP port), then prints the base
 # URL (postgresql://ckpt@%2F...DIR) to which a test appends /DBNAME; `cluster.sh createdb DIR NAME`
-# makes a database; `cluster.sh stop DIR` stops the server and removes DIR. initdb refuses to run
-# as root, so as root the server runs as the postgres user (DIR is given to it). Exit 77 (skip)
-# when no PostgreSQL server binaries are installed.
+# makes a database; `cluster.sh clone DIR FROM TO` copies one; `cluster.sh stop DIR` stops the
+# server and removes DIR. initdb refuses to run as root, so as root the server runs as the
+# postgres user (DIR is given to it). Exit 77 (skip) when no PostgreSQL server binaries are
+# installed.
 set -euo pipefail
 cmd=$1 dir=$2
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -27,6 +28,13 @@ start)
 createdb)
   "$bin/psql" -X -q -h "$dir" -U ckpt -d postgres -c "CREATE DATABASE \"$3\"" >/dev/null
   ;;
+clone)
+  # `cluster.sh clone DIR FROM TO`: TO becomes a copy of database FROM (replaced if it exists;
+  # sessions still connected to it are ended), the way a test copies an SQLite catalog file
+  PGOPTIONS='-c client_min_messages=warning' "$bin/psql" -X -q -h "$dir" -U ckpt -d postgres \
+    -c "DROP DATABASE IF EXISTS \"$4\" WITH (FORCE)" \
+    -c "CREATE DATABASE \"$4\" TEMPLATE \"$3\"" >/dev/null
+  ;;
 psql)
   shift 2
   "$bin/psql" -X -q -h "$dir" -U ckpt "$@"
@@ -38,5 +46,5 @@ stop)
   rm -rf "$dir"
   ;;
 *)
-  echo "usage: cluster.sh start|createdb|psql|stop DIR [NAME]" >&2; exit 2 ;;
+  echo "usage: cluster.sh start|createdb|clone|psql|stop DIR [NAME...]" >&2; exit 2 ;;
 esac
