@@ -4,7 +4,8 @@
 # lineage, sidecars, views and organize CLI suites, unchanged, each given empty databases
 # through CKPT_TEST_DB1/2 instead of its temporary SQLite files (organize also gets the cluster,
 # CKPT_TEST_PGDIR, to copy its pristine catalog as a template database). Skipped (77) when no
-# PostgreSQL server is installed. (lineage_eval.sh uses no catalog.)
+# PostgreSQL server is installed. (lineage_eval.sh uses no catalog.) Then the catalog unit tests
+# (tests/unit/test_catalog*.c) with CKPT_TEST_PG_URL.
 . "$(dirname "$0")/common.bash"
 cl=$CKPT_SRC/tests/pg/cluster.sh
 pgdir=$(mktemp -d /tmp/ckpt-pgt.XXXXXX)
@@ -28,4 +29,12 @@ suite lineage lineage.sh CKPT_TEST_DB1="$base/lin1" CKPT_TEST_DB2="$base/lin2"
 suite sidecars sidecars.sh CKPT_TEST_DB1="$base/side1" CKPT_TEST_DB2="$base/side2"
 suite views views.sh CKPT_TEST_DB1="$base/views"
 suite organize organize.sh CKPT_TEST_DB1="$base/org1" CKPT_TEST_DB2="$base/org2" CKPT_TEST_PGDIR="$pgdir"
+# the catalog unit tests (cmocka): each test in a database of its own, made and dropped by it
+for t in test_catalog test_catalog_db; do
+  t0=$SECONDS
+  if CKPT_TEST_PG_URL=$base "$CKPT_BUILD/tests/$t" >"$work/$t.log" 2>&1; then ok "$t"; else
+    fail "$t" "against PostgreSQL:"; cat "$work/$t.log" >&2
+  fi
+  echo "$t: $(grep -c '^\[       OK \]' "$work/$t.log") passed in $((SECONDS - t0)) s"
+done
 finish
