@@ -3,8 +3,9 @@
  * results read from the whole PGresult, SQLSTATEs mapped onto CKPT_DB_* (40001/40P01 are
  * CKPT_DB_ERETRY: the caller runs its transaction again), and the PostgreSQL text of the
  * statements that differ between backends. Messages never carry the connection URL's password
- * (ckpt_db_mask_url); libpq's notices are dropped, not printed. Not for the schema (schema.c)
- * or any catalog query. */
+ * (ckpt_db_mask_url for the URL shown; libpq's own messages, which may quote the URL, are
+ * scrubbed of it); a connection that sslmode wants encrypted and is not is refused; libpq's
+ * notices are dropped, not printed. Not for the schema (schema.c) or any catalog query. */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,7 +110,7 @@ static void note_secret(struct pg_db *d, const char *p, size_t n)
             v[o++] = p[i];
         }
     }
-    if (v && decoded && o) {
+    if (v && decoded && o && v[0]) { /* ("%00": nothing printable to look for) */
         v[o] = 0;
         d->secret[k + 1] = v;
     } else {
@@ -138,6 +139,8 @@ static void scrub(struct pg_db *d)
 {
     for (int k = 0; k < 4 && d->secret[k]; k++) {
         size_t n = strlen(d->secret[k]);
+        if (!n)
+            continue;
         char out[sizeof d->msg];
         size_t o = 0;
         for (const char *m = d->msg; *m && o + 1 < sizeof out;) {
