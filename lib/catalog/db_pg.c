@@ -110,8 +110,9 @@ static void note_secret(struct pg_db *d, const char *p, size_t n)
             v[o++] = p[i];
         }
     }
-    if (v && decoded && o && v[0]) { /* ("%00": nothing printable to look for) */
+    if (v)
         v[o] = 0;
+    if (v && decoded && strlen(v) == o) { /* (libpq refuses a %00 anyway) */
         d->secret[k + 1] = v;
     } else {
         free(v);
