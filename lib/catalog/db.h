@@ -52,6 +52,8 @@ enum ckpt_sql {
                               NULL for the portable statement (store.c) */
     CKPT_SQL_NEW_IDS,      /* ?1 ids for new models, reserved ahead (rows of one column), or
                               NULL when INSERT ... RETURNING id costs nothing */
+    CKPT_SQL_SYNC_FULL,    /* the next commits survive a power cut (organize's journal) */
+    CKPT_SQL_SYNC_NORMAL,  /* back to the connection's usual commits */
     CKPT_SQL_COUNT_
 };
 

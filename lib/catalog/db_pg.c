@@ -5,8 +5,9 @@
  * statements that differ between backends, the pipeline that sends a write transaction's
  * statements without waiting for each answer (with server-side prepared statements), and
  * COPY FROM STDIN for db copy. Messages never carry the connection URL's password
- * (ckpt_db_mask_url); libpq's notices are dropped, not printed. Not for the schema (schema.c)
- * or any catalog query. */
+ * (ckpt_db_mask_url for the URL shown; libpq's own messages, which may quote the URL, are
+ * scrubbed of it); a connection that sslmode wants encrypted and is not is refused; libpq's
+ * notices are dropped, not printed. Not for the schema (schema.c) or any catalog query. */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,10 @@ struct pg_db {
     struct pend *q;
     size_t qhead, qn, qcap; /* entries qhead .. qn-1 are pending */
     struct prep prep[N_PREP];
+    /* the URL's passwords (the user part's, a password= parameter's) as written and
+       percent-decoded: scrubbed from every message (libpq quotes a malformed URL or token
+       whole) */
+    char *secret[4];
 };
 
 struct pg_st {
@@ -107,6 +112,83 @@ char *ckpt_db_mask_url(const char *url)
     return out;
 }
 
+static int hexval(char ch)
+{
+    return ch >= '0' && ch <= '9'   ? ch - '0'
+           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                    : -1;
+}
+
+/* Keep the password p[0..n) in d->secret as written and, when it holds %XX escapes, decoded. */
+static void note_secret(struct pg_db *d, const char *p, size_t n)
+{
+    int k = 0;
+    while (k < 4 && d->secret[k])
+        k++;
+    if (!n || k > 2 || !(d->secret[k] = strndup(p, n)))
+        return;
+    char *v = malloc(n + 1);
+    size_t o = 0;
+    int decoded = 0;
+    for (size_t i = 0; v && i < n; i++) {
+        if (p[i] == '%' && i + 2 < n && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0) {
+            v[o++] = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
+            i += 2;
+            decoded = 1;
+        } else {
+            v[o++] = p[i];
+        }
+    }
+    if (v)
+        v[o] = 0;
+    if (v && decoded && strlen(v) == o) { /* (libpq refuses a %00 anyway) */
+        d->secret[k + 1] = v;
+    } else {
+        free(v);
+    }
+}
+
+static void find_secrets(struct pg_db *d, const char *url)
+{
+    const char *auth = strstr(url, "://");
+    if (auth) {
+        auth += 3;
+        size_t alen = strcspn(auth, "/?#");
+        const char *at = memrchr(auth, '@', alen);
+        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+        if (colon)
+            note_secret(d, colon + 1, (size_t)(at - colon - 1));
+    }
+    for (const char *p = strstr(url, "password="); p; p = strstr(p + 1, "password="))
+        if (p != url && (p[-1] == '?' || p[-1] == '&'))
+            note_secret(d, p + 9, strcspn(p + 9, "&#"));
+}
+
+/* Replace every occurrence of a secret in d->msg by "***". */
+static void scrub(struct pg_db *d)
+{
+    for (int k = 0; k < 4 && d->secret[k]; k++) {
+        size_t n = strlen(d->secret[k]);
+        if (!n)
+            continue;
+        char out[sizeof d->msg];
+        size_t o = 0;
+        for (const char *m = d->msg; *m && o + 1 < sizeof out;) {
+            if (strncmp(m, d->secret[k], n) == 0) {
+                size_t r = o + 3 < sizeof out ? 3 : sizeof out - 1 - o;
+                memcpy(out + o, "***", r);
+                o += r;
+                m += n;
+            } else {
+                out[o++] = *m++;
+            }
+        }
+        out[o] = 0;
+        memcpy(d->msg, out, o + 1);
+    }
+}
+
 static int map_state(const char *state)
 {
     if (!state)
@@ -141,6 +223,7 @@ static int fail(struct pg_db *d, PGresult *res)
         n = sizeof d->msg - 1;
     memcpy(d->msg, m, n);
     d->msg[n] = 0;
+    scrub(d);
     if (!state && PQstatus(d->conn) == CONNECTION_OK && res)
         return CKPT_DB_EOTHER;
     return map_state(state);
@@ -665,6 +748,11 @@ static void pg_close(struct ckpt_db *db)
         free(PGD(db)->prep[i].sql);
         free(PGD(db)->prep[i].types);
     }
+    for (int k = 0; k < 4; k++) {
+        if (PGD(db)->secret[k])
+            explicit_bzero(PGD(db)->secret[k], strlen(PGD(db)->secret[k]));
+        free(PGD(db)->secret[k]);
+    }
     free(db);
 }
 
@@ -817,6 +905,9 @@ static const char *const pg_sql[CKPT_SQL_COUNT_] = {
        needs no answer and can go down the pipeline (an id taken and not used is a gap) */
     [CKPT_SQL_NEW_IDS] = "SELECT nextval(pg_get_serial_sequence('models', 'id'))"
                          " FROM generate_series(1, ?1)",
+    /* a commit returns once its WAL record is flushed, whatever the server's default */
+    [CKPT_SQL_SYNC_FULL] = "SET synchronous_commit = on",
+    [CKPT_SQL_SYNC_NORMAL] = "RESET synchronous_commit",
 };
 
 static void no_notices(void *arg, const char *message)
@@ -834,6 +925,7 @@ int ckpt_db_pg_open(const char *url, int readonly, struct ckpt_db **out)
     d->base.ops = &pg_ops;
     d->base.kind = CKPT_DB_PG;
     d->base.sql = pg_sql;
+    find_secrets(d, url);
     if (ckpt_pq_load(d->msg, sizeof d->msg))
         return CKPT_DB_ECANTOPEN;
     d->conn = PQconnectdb(url);
@@ -845,6 +937,25 @@ int ckpt_db_pg_open(const char *url, int readonly, struct ckpt_db **out)
         fail(d, NULL);
         return CKPT_DB_ECANTOPEN;
     }
+    /* libpq refuses a TCP server without TLS when sslmode asks for it, but takes a unix socket
+       as it is, unencrypted: a connection that sslmode (the URL's, or PGSSLMODE) wants
+       encrypted and is not, is refused here rather than used */
+    const char *mode = NULL;
+    PQconninfoOption *opts = PQconninfo(d->conn);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "sslmode") == 0)
+            mode = o->val;
+    int want_tls = mode && (strcmp(mode, "require") == 0 || strcmp(mode, "verify-ca") == 0 ||
+                            strcmp(mode, "verify-full") == 0);
+    if (want_tls && !PQsslInUse(d->conn)) {
+        snprintf(d->msg, sizeof d->msg,
+                 "sslmode=%s asks for TLS, which the unix socket %s does not carry: connect"
+                 " to a host name or drop sslmode",
+                 mode, PQhost(d->conn) ? PQhost(d->conn) : "the server");
+        PQconninfoFree(opts);
+        return CKPT_DB_ECANTOPEN;
+    }
+    PQconninfoFree(opts);
     PQsetNoticeProcessor(d->conn, no_notices, NULL);
     return pg_exec(&d->base, readonly ? "SET default_transaction_read_only = on;"
                                         " SET client_min_messages = warning"

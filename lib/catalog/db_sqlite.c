@@ -252,6 +252,10 @@ static const char *const sq_sql[CKPT_SQL_COUNT_] = {
     [CKPT_SQL_FTS_REBUILD] = NULL,
     /* the in-process RETURNING id costs nothing */
     [CKPT_SQL_NEW_IDS] = NULL,
+    /* WAL's NORMAL may lose the last commits (never consistency) on a power cut; FULL syncs
+       the WAL at each commit */
+    [CKPT_SQL_SYNC_FULL] = "PRAGMA synchronous = FULL",
+    [CKPT_SQL_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
 };
 
 /* 1 when a -wal file with content is beside the catalog */

@@ -368,8 +368,12 @@ static int suggest_row(struct ckpt_catalog *c, int64_t mid, const char *field, c
         c,
         "INSERT INTO suggestions(model_id, field, value, confidence, why) VALUES(?,?,?,?,?)"
         " ON CONFLICT(model_id, field, value) DO UPDATE SET"
-        " confidence = max(confidence, excluded.confidence),"
-        " why = CASE WHEN instr(why, excluded.why) THEN why ELSE why || '; ' || excluded.why END",
+        /* portable: the table named on every column (PostgreSQL finds a bare one ambiguous
+           with excluded's), a CASE for the larger value (max() of two is SQLite's) */
+        " confidence = CASE WHEN excluded.confidence > suggestions.confidence"
+        " THEN excluded.confidence ELSE suggestions.confidence END,"
+        " why = CASE WHEN instr(suggestions.why, excluded.why) > 0 THEN suggestions.why"
+        " ELSE suggestions.why || '; ' || excluded.why END",
         &q, err);
     if (rc)
         return rc;

@@ -185,6 +185,16 @@ static const char *const pg_migrations[] = {
     "    || ' ' || coalesce(tags, '') || ' ' || coalesce(trigger_words, '') || ' '\n"
     "    || coalesce(description, '') || ' ' || coalesce(metadata, ''))) STORED);\n"
     "CREATE INDEX model_fts_doc ON model_fts USING gin (doc gin_trgm_ops);\n"
+    /* filled from what a v1 database holds, as SQLite's (group_concat: migration 1) */
+    "INSERT INTO model_fts(rowid, name, note, tags, trigger_words, description, metadata)\n"
+    "  SELECT m.id,\n"
+    "    m.name || ' ' || coalesce((SELECT group_concat(path, ' ') FROM files f\n"
+    "                              WHERE f.model_id = m.id), ''),\n"
+    "    m.note, (SELECT group_concat(tag, ' ') FROM tags t WHERE t.model_id = m.id),\n"
+    "    m.trigger_words, m.description,\n"
+    "    (SELECT group_concat(coalesce(metadata, '') || ' ' || coalesce(site_tags, ''), ' ')\n"
+    "       FROM files f WHERE f.model_id = m.id)\n"
+    "  FROM models m;\n"
     "CREATE INDEX files_kind_family ON files(kind, family, model_id, missing);\n"
     "CREATE INDEX models_output ON models(output);\n"
     "CREATE INDEX models_rating ON models(rating);\n",

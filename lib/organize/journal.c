@@ -130,11 +130,11 @@ int org_journal_create(struct ckpt_catalog *c, const struct ckpt_org_plan *p, in
                        struct ckpt_error *err)
 {
     /* this commit must survive a power cut before any file moves: sync it fully */
-    int rc = ckpt_cat_exec(c, "PRAGMA synchronous = FULL", err);
+    int rc = ckpt_cat_exec(c, ckpt_db_sql(c->db, CKPT_SQL_SYNC_FULL), err);
     if (rc == CKPT_OK)
         rc = ckpt_cat_begin(c, err);
     if (rc) {
-        ckpt_cat_exec(c, "PRAGMA synchronous = NORMAL", NULL);
+        ckpt_cat_exec(c, ckpt_db_sql(c->db, CKPT_SQL_SYNC_NORMAL), NULL);
         return rc;
     }
     struct ckpt_st *q = NULL;
@@ -201,13 +201,13 @@ int org_journal_create(struct ckpt_catalog *c, const struct ckpt_org_plan *p, in
     rc = ckpt_cat_commit(c, err);
     if (rc)
         goto fail;
-    ckpt_cat_exec(c, "PRAGMA synchronous = NORMAL", NULL);
+    ckpt_cat_exec(c, ckpt_db_sql(c->db, CKPT_SQL_SYNC_NORMAL), NULL);
     org_kill_point();
     return CKPT_OK;
 fail:
     ckpt_st_finalize(q);
     ckpt_cat_rollback(c);
-    ckpt_cat_exec(c, "PRAGMA synchronous = NORMAL", NULL);
+    ckpt_cat_exec(c, ckpt_db_sql(c->db, CKPT_SQL_SYNC_NORMAL), NULL);
     return rc;
 }
 

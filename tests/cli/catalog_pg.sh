@@ -3,8 +3,10 @@
 # folder, a unix socket there, no TCP port; stopped and removed at the end, also on failure):
 # the whole catalog suite (tests/cli/catalog.sh) against it, two machines scanning one shared
 # folder under two host names, two scanners and an editor at once, a connection killed
-# mid-scan, db copy to and from SQLite, and no password in any message. Skipped (77) when no
-# PostgreSQL server is installed.
+# mid-scan, db copy to and from SQLite (every table, fingerprint blobs and organize's journal
+# included), no password in any message (right and wrong passwords, refused connections,
+# malformed URLs), and sslmode=require refused rather than fallen back from (unix socket; a TCP
+# server without TLS). Skipped (77) when no PostgreSQL server is installed.
 . "$(dirname "$0")/common.bash"
 cl=$CKPT_SRC/tests/pg/cluster.sh
 pgdir=$(mktemp -d /tmp/ckpt-pg.XXXXXX)
@@ -142,6 +144,9 @@ CKPTDB_HOST=alpha "$CKPT_BIN" --db "$fdb" scan -q "$work/big1" 2>/dev/null
 [ "$(psql -d failing -At -c "SELECT count(*) FROM files")" = 60 ] && ok failed-write-resume || fail failed-write-resume "rescan"
 
 # ---- db copy: SQLite -> PostgreSQL -> SQLite loses nothing ------------------------------------
+# the source holds every kind of row: files of two machines with their sidecars, chosen values,
+# tags, settings, suggestions, merge parents, lineage fingerprints (blobs: bytea on PostgreSQL),
+# and organize's journal (a run undone and a run applied, on a copy of the library)
 orig=$work/orig.sqlite back=$work/back.sqlite
 export CKPTDB_HOST=testhost
 "$CKPT_BIN" --db "$orig" scan -q "$lib" 2>/dev/null
@@ -151,23 +156,51 @@ export CKPTDB_HOST=testhost
 "$CKPT_BIN" --db "$orig" set realisticVision_v51 $'note=tab\there\nnext line\r\\N back\\slash' >/dev/null
 "$CKPT_BIN" --db "$orig" accept realisticVision_v51 >/dev/null
 CKPTDB_HOST=othermachine "$CKPT_BIN" --db "$orig" scan -q "$lib/Lora" 2>/dev/null
-# a checkpoint with a lineage fingerprint (blob columns)
-"$CKPT_BIN" --db "$orig" scan -q "$CKPT_FIXTURES/lineage/sd1/base.safetensors" 2>/dev/null
+mkdir -p "$work/lin" && cp "$CKPT_FIXTURES"/lineage/sd1/{base,ft1,ft2,ws1}.safetensors "$work/lin/"
+"$CKPT_BIN" --db "$orig" scan -q "$work/lin" 2>/dev/null
+cp -a "$lib" "$work/olib"
+"$CKPT_BIN" --db "$orig" scan -q "$work/olib" 2>/dev/null
+"$CKPT_BIN" --db "$orig" organize --into "$work/oout" --layout by-output --apply -q "$work/olib" >/dev/null
+"$CKPT_BIN" --db "$orig" organize --undo -q >/dev/null
+"$CKPT_BIN" --db "$orig" organize --into "$work/oout" --layout by-output --apply -q "$work/olib" >/dev/null
 to=$("$CKPT_BIN" --json db copy --from "$orig" --to "$base/copy")
 "$CKPT_BIN" --json db copy --from "$base/copy" --to "$back" >/dev/null
+# every table (but the search index's) row by row, blobs as bytes, and the schema version
 dump() {
   $py - "$1" <<'P'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-for t in ("models", "files", "tags", "suggestions", "parents", "lineage", "lineage_fp"):
+print("user_version", db.execute("PRAGMA user_version").fetchone())
+tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND"
+          " name NOT LIKE 'sqlite%' AND name NOT LIKE 'model_fts%' ORDER BY name")]
+print("tables", tables)
+for t in tables:
     for row in sorted(db.execute(f"SELECT * FROM {t}"), key=repr):
         print(t, repr(row))
 P
 }
 dump "$orig" > "$work/orig.dump"
 dump "$back" > "$work/back.dump"
-[ -s "$work/orig.dump" ] && grep -q "^lineage_fp " "$work/orig.dump" && grep -q 'next line' "$work/orig.dump" && cmp -s "$work/orig.dump" "$work/back.dump" && ok copy-round-trip ||
+# what the source must hold for the comparison to mean something
+need="files lineage lineage_fp models organize_runs organize_steps parents suggestions tags"
+have=$(for t in $need; do grep -q "^$t " "$work/orig.dump" && echo "$t"; done | tr '\n' ' ')
+blobs=$(grep -c "^lineage_fp (.*b'" "$work/orig.dump")
+sidecars=$(grep -c '^files .*\.civitai\.info' "$work/orig.dump")
+states=$(grep '^organize_runs ' "$work/orig.dump" | grep -o "'undone'\|'applied'" | sort | tr '\n' ' ')
+[ "$have" = "$need " ] && [ "$blobs" -ge 4 ] && [ "$sidecars" -ge 1 ] && [ "$states" = "'applied' 'undone' " ] &&
+  ok copy-source-rows || fail copy-source-rows "tables with rows: '$have'; fingerprints $blobs; sidecars $sidecars; runs $states"
+[ -s "$work/orig.dump" ] && grep -q 'next line' "$work/orig.dump" && cmp -s "$work/orig.dump" "$work/back.dump" && ok copy-round-trip ||
   { fail copy-round-trip "tables differ after SQLite -> PostgreSQL -> SQLite ($to)"; diff "$work/orig.dump" "$work/back.dump" | head >&2; }
+# the copy on PostgreSQL itself: the same row counts, the fingerprints' bytes, and the tools read it
+pgc=$(for t in $need; do psql -d copy -At -c "SELECT '$t ' || count(*) FROM $t"; done)
+sqc=$(for t in $need; do $py -c 'import sqlite3,sys; print(sys.argv[2], sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM " + sys.argv[2]).fetchone()[0])' "$orig" "$t"; done)
+pgfp=$(psql -d copy -At -c "SELECT string_agg(file_id || ':' || md5(fp), ' ' ORDER BY file_id) FROM lineage_fp")
+sqfp=$($py -c 'import sqlite3,sys,hashlib; print(" ".join("%d:%s" % (i, hashlib.md5(b).hexdigest()) for i, b in sqlite3.connect(sys.argv[1]).execute("SELECT file_id, fp FROM lineage_fp ORDER BY file_id")))' "$orig")
+[ "$pgc" = "$sqc" ] && [ -n "$pgfp" ] && [ "$pgfp" = "$sqfp" ] && ok copy-on-postgresql ||
+  fail copy-on-postgresql "counts PostgreSQL '$pgc' SQLite '$sqc'; fingerprints '$pgfp' / '$sqfp'"
+l1=$("$CKPT_BIN" --db "$orig" --json lineage ws1)
+l2=$("$CKPT_BIN" --db "$base/copy" --json lineage ws1)
+[ -n "$l1" ] && [ "$l1" = "$l2" ] && ok copy-lineage || fail copy-lineage "lineage ws1 differs: $l1 / $l2"
 "$CKPT_BIN" --db "$orig" export > "$work/e1.json"
 "$CKPT_BIN" --db "$base/copy" export > "$work/e2.json"
 cmp -s "$work/e1.json" "$work/e2.json" && ok copy-export || fail copy-export "export of the PostgreSQL copy differs"
@@ -176,6 +209,10 @@ cmp -s "$work/e1.json" "$work/e2.json" && ok copy-export || fail copy-export "ex
   ok copy-search || fail copy-search "search index not rebuilt"
 "$CKPT_BIN" db copy --from "$orig" --to "$base/copy" >/dev/null 2>&1; rc=$?
 [ "$rc" = 2 ] && ok copy-refuses-nonempty || fail copy-refuses-nonempty "exit $rc"
+# the journal came along: the applied run is undone from the PostgreSQL copy
+"$CKPT_BIN" --db "$base/copy" organize --undo -q 2>"$work/undo.err" && [ -d "$work/olib/Lora" ] &&
+  [ -z "$(find "$work/oout" -type f 2>/dev/null)" ] && ok copy-organize-undo ||
+  fail copy-organize-undo "undo of the copied run: $(cat "$work/undo.err")"
 unset CKPTDB_HOST
 
 # ---- the web page sees another machine's change (its cache expires) ---------------------------
@@ -207,5 +244,78 @@ kill "$spid"; wait "$spid" 2>/dev/null
 case $shown in *s3cr3tpw*) fail mask-serve "password printed: $shown" ;; *"ckpt:***@"*) ok mask-serve ;; *) fail mask-serve "$shown" ;; esac
 out=$("$CKPT_BIN" --db "$base/nosuchdb?password=s3cr3tpw" list 2>&1)
 case $out in *s3cr3tpw*) fail mask-param "password printed: $out" ;; *) ok mask-param ;; esac
+# a role that must give its password: the right one works, a wrong one fails, and neither the
+# password nor the URL's shows in any output; nor where nothing listens, nor where libpq quotes
+# a malformed URL or token in its message (it does so whole: ckptdb scrubs the password)
+bash "$cl" password "$pgdir" pwuser Right9pw
+sock=${base#postgresql://ckpt@}
+free_port() { $py -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+nport=$(free_port)
+run() { # EXPECTED-EXIT ARGS...: run ckptdb, keep its output in $work/shown.EXIT, check the status
+  local want=$1 got o
+  shift
+  o=$("$CKPT_BIN" "$@" 2>&1); got=$?
+  printf '%s\n' "$o" >>"$work/shown.$want"
+  [ "$got" = "$want" ] || fail "secret-exit" "exit $got (want $want): ckptdb $*: $o"
+  printf '%s' "$o"
+}
+right=$(run 0 --db "postgresql://pwuser:Right9pw@$sock/machines" list --json | jq length)
+wrong=$(run 1 --db "postgresql://pwuser:Wr0ngSecret@$sock/machines" list)
+run 1 --db "postgresql://pwuser@$sock/machines?password=Wr0ngSecret" show filmLook >/dev/null
+run 1 --db "postgresql://ckpt:Wr0ngSecret@127.0.0.1:$nport/machines" list >/dev/null
+run 1 --db "postgresql://ckpt:Wr0ng%zzSecret@127.0.0.1:$nport/x" list >/dev/null
+run 1 --db "postgresql://ckpt:Wr0ngSecret@[::1/x" list >/dev/null
+run 1 --db "postgresql://ckpt@127.0.0.1:$nport/x?password=Wr0ng%zzSecret" list >/dev/null
+run 1 db copy --from "$orig" --to "postgresql://pwuser:Wr0ngSecret@$sock/machines" >/dev/null
+[ "$right" -gt 0 ] && [[ $wrong == *"password authentication failed"* ]] && ok password-login ||
+  fail password-login "right password: '$right' models; wrong: $wrong"
+# (every failure says why in one line; "Secret" is in no other word of any message)
+all=$(cat "$work/shown.0" "$work/shown.1")
+case $all in *Right9pw* | *Wr0ng* | *Secret*) fail secret-never-shown "a password in: $all" ;;
+  *) [ "$(grep -c . "$work/shown.1")" = 7 ] && ok secret-never-shown || fail secret-never-shown "want one line each: $all" ;; esac
+
+# ---- TLS: sslmode=require is honoured, never fallen back from --------------------------------
+# over the unix socket (libpq would silently go unencrypted there): refused, nothing written
+bash "$cl" createdb "$pgdir" tls
+out=$("$CKPT_BIN" --db "$base/tls?sslmode=require" scan "$lib/Lora" 2>&1); rc=$?
+[ "$rc" = 1 ] && [ "$(grep -c . <<<"$out")" = 1 ] && [[ $out == *"sslmode=require"* ]] &&
+  [ "$(psql -d tls -At -c "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")" = 0 ] &&
+  ok tls-socket || fail tls-socket "exit $rc: $out"
+# over TCP, a server that answers "no TLS" to libpq's SSLRequest, as a PostgreSQL server without
+# TLS does, and records any unencrypted startup packet (a fall back): none with sslmode=require
+# (a clear one-line error instead), one with sslmode=disable (so the check can see one)
+$py - "$work/fake.log" >"$work/fake.port" <<'P' &
+import socket, struct, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True)
+log = open(sys.argv[1], "a")
+while True:
+    c, _ = s.accept()
+    c.settimeout(10)
+    try:
+        while True:
+            hdr = c.recv(8, socket.MSG_WAITALL)
+            if len(hdr) < 8:
+                break
+            code = struct.unpack("!ii", hdr)[1]
+            if code in (80877103, 80877104):  # SSLRequest, GSSENCRequest: "not supported"
+                log.write("tls-request\n"); log.flush(); c.sendall(b"N")
+            else:
+                log.write("plaintext-startup\n"); log.flush(); break
+    except OSError:
+        pass
+    c.close()
+P
+fake=$!
+for _ in $(seq 50); do [ -s "$work/fake.port" ] && break; sleep 0.1; done
+fport=$(cat "$work/fake.port")
+out=$("$CKPT_BIN" --db "postgresql://ckpt@127.0.0.1:$fport/x?sslmode=require&connect_timeout=10" list 2>&1); rc=$?
+req=$(grep -c tls-request "$work/fake.log"); plain=$(grep -c plaintext-startup "$work/fake.log")
+"$CKPT_BIN" --db "postgresql://ckpt@127.0.0.1:$fport/x?sslmode=disable&connect_timeout=10" list >/dev/null 2>&1
+plain2=$(grep -c plaintext-startup "$work/fake.log")
+kill "$fake"; wait "$fake" 2>/dev/null
+[ "$rc" = 1 ] && [ "$(grep -c . <<<"$out")" = 1 ] && [[ $out == *"SSL was required"* ]] &&
+  [ "$req" -ge 1 ] && [ "$plain" = 0 ] && [ "$plain2" = 1 ] && ok tls-tcp ||
+  fail tls-tcp "exit $rc, TLS requests $req, unencrypted startups $plain then $plain2: $out"
 
 finish

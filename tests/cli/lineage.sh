@@ -4,8 +4,10 @@
 # similar JSON has the contract's fields and reports the shared VAE and text encoder, usage
 # errors exit 2 and an unreadable candidate exits 1; over a catalog (fingerprints from scan),
 # a weighted sum is explained by name with sha256s, a file outside it is compared with it, an
-# unknown model exits 1 and a catalog scanned --no-lineage says why it cannot answer; the
-# synthetic files identify as sd1/sdxl checkpoints.
+# unknown model exits 1, the scan records an origin suggestion (also on a rescan), and a
+# catalog scanned --no-lineage says why it cannot answer; the synthetic files identify as
+# sd1/sdxl checkpoints.
+# The catalog part also runs against PostgreSQL (tests/cli/catalog_pg.sh, CKPT_TEST_DB1/2).
 set -uo pipefail
 . "$(dirname "$0")/common.bash"
 bin=$CKPT_BIN
@@ -49,8 +51,17 @@ then ok similar; else fail similar "$out"; fi
 # over the catalog: scan computes the fingerprints in its hashing pass
 t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
 mkdir "$t/m"; cp "$d"/{base,ft1,ft2,ft3,ws1}.safetensors "$t/m/"
-"$bin" --db "$t/c.db" scan "$t/m" >/dev/null 2>&1 || fail scan "scan failed"
-out=$("$bin" --db "$t/c.db" --json lineage ws1)
+# on PostgreSQL (tests/cli/catalog_pg.sh) CKPT_TEST_DB1/2 name two empty databases
+c=${CKPT_TEST_DB1:-$t/c.db} n=${CKPT_TEST_DB2:-$t/n.db}
+msg=$("$bin" --db "$c" scan "$t/m" 2>&1) && ok scan || fail scan "scan failed: $msg"
+# the scan explains ws1 from its neighbours: an origin suggestion naming both parents; a rescan
+# of the changed file explains it again into the same suggestion (the upsert), not a second one
+sugg() { "$bin" --db "$c" show ws1 --json | jq -c '[.suggested.origin.value, (.suggested.origin.why | test("ft2.*ft1"))]'; }
+[ "$(sugg)" = '["merge",true]' ] && ok scan-suggests || fail scan-suggests "$(sugg)"
+touch -d '2001-01-01' "$t/m/ws1.safetensors"
+msg=$("$bin" --db "$c" scan "$t/m" 2>&1) && [ "$(sugg)" = '["merge",true]' ] && ok rescan-suggests ||
+  fail rescan-suggests "$msg; $(sugg)"
+out=$("$bin" --db "$c" --json lineage ws1)
 if /usr/bin/python3 - "$out" <<'PY'
 import json, sys
 r = json.loads(sys.argv[1])
@@ -60,12 +71,12 @@ assert set(w) == {"ft1", "ft2"} and abs(w["ft1"] - 0.3) < 0.01 and abs(w["ft2"] 
 assert all(len(p["sha256"]) == 64 for p in r["parents"]), r["parents"]
 PY
 then ok catalog-lineage; else fail catalog-lineage "$out"; fi
-out=$("$bin" --db "$t/c.db" --json similar --top 2 "$d/ad1.safetensors")
+out=$("$bin" --db "$c" --json similar --top 2 "$d/ad1.safetensors")
 if /usr/bin/python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert len(r)==2 and r[0]["model"] in ("ft1","ft3","ws1"), r' "$out"
 then ok catalog-similar-file; else fail catalog-similar-file "$out"; fi
-"$bin" --db "$t/c.db" lineage no-such-model >/dev/null 2>&1; [ $? -eq 1 ] && ok catalog-missing || fail catalog-missing "want exit 1"
-"$bin" --db "$t/n.db" scan --no-lineage "$t/m" >/dev/null 2>&1
-msg=$("$bin" --db "$t/n.db" lineage ws1 2>&1 >/dev/null); rc=$?
+"$bin" --db "$c" lineage no-such-model >/dev/null 2>&1; [ $? -eq 1 ] && ok catalog-missing || fail catalog-missing "want exit 1"
+"$bin" --db "$n" scan --no-lineage "$t/m" >/dev/null 2>&1
+msg=$("$bin" --db "$n" lineage ws1 2>&1 >/dev/null); rc=$?
 [ $rc -eq 1 ] && [[ $msg == *"no lineage fingerprint"* ]] && ok no-lineage || fail no-lineage "rc $rc: $msg"
 
 # the reduced synthetic files still identify as their family (the demo's family tree is sd1)

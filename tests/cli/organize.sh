@@ -15,6 +15,18 @@ export CKPTDB_HOST=testhost
 mk=$CKPT_BUILD/tools/mkfixture
 t() { echo "--tensor model.diffusion_model.input_blocks.0.0.weight:F16:$1"; }
 
+# the two catalogs: SQLite files, or on PostgreSQL (tests/cli/catalog_pg.sh) the empty
+# databases CKPT_TEST_DB1/2 of the cluster in CKPT_TEST_PGDIR, copied as templates
+if [ -n "${CKPT_TEST_PGDIR:-}" ]; then
+  db1=$CKPT_TEST_DB1 db2=$CKPT_TEST_DB2
+  db_save() { bash "$CKPT_SRC/tests/pg/cluster.sh" clone "$CKPT_TEST_PGDIR" "${1##*/}" "${1##*/}_pristine"; }
+  db_restore() { bash "$CKPT_SRC/tests/pg/cluster.sh" clone "$CKPT_TEST_PGDIR" "${1##*/}_pristine" "${1##*/}"; }
+else
+  db1=$work/catalog.sqlite db2=$work/shm.sqlite
+  db_save() { rm -f "$1.pristine"; cp "$1" "$1.pristine"; }
+  db_restore() { rm -f "$1" "$1-wal" "$1-shm"; cp "$1.pristine" "$1"; }
+fi
+
 # build a library at $1 with its catalog at $2, and keep a pristine copy of both
 make_lib() {
   local lib=$1 db=$2
@@ -28,16 +40,16 @@ make_lib() {
   CKPTDB_DB=$db "$CKPT_BIN" set "$lib/Stable-diffusion/animeMix_v3.safetensors" output=anime \
     realism=2.5D,2D >/dev/null
   CKPTDB_DB=$db "$CKPT_BIN" set pixarDream3D_v2 output=render >/dev/null
-  rm -rf "$lib.pristine" "$db.pristine"
+  rm -rf "$lib.pristine"
   cp -a "$lib" "$lib.pristine"
-  cp "$db" "$db.pristine"
+  db_save "$db"
 }
 reset() { # LIB DB OUT...
   local lib=$1 db=$2
   shift 2
-  rm -rf "$lib" "$@" "$db" "$db-wal" "$db-shm"
+  rm -rf "$lib" "$@"
   cp -a "$lib.pristine" "$lib"
-  cp "$db.pristine" "$db"
+  db_restore "$db"
 }
 # the content of the given trees: "sha256" per regular file, sorted (where files are does not
 # matter, that every byte is still there once does)
@@ -61,7 +73,7 @@ P
 }
 parts() { find "$@" -name '*.ckptdb-part' 2>/dev/null | wc -l; }
 
-lib=$work/lib db=$work/catalog.sqlite out=$work/out
+lib=$work/lib db=$db1 out=$work/out
 make_lib "$lib" "$db"
 export CKPTDB_DB=$db
 norm() { sed -e "s#$lib#LIB#g" -e "s#$out#OUT#g" -e "s#$shm#SHM#g"; }
@@ -183,7 +195,7 @@ reset "$lib" "$db" "$out"
 golden "$g/hardlink-cross.txt" "$(ck organize --into "$shm/x" --layout by-output --mode hardlink "$lib/Lora" | norm)"
 
 # ---- across filesystems: the library on /dev/shm, the destination on the disk
-slib=$shm/lib sdb=$work/shm.sqlite sout=$work/sout
+slib=$shm/lib sdb=$db2 sout=$work/sout
 make_lib "$slib" "$sdb"
 sbefore=$(contents "$slib")
 sbefore_tree=$(tree "$slib")

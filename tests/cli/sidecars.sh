@@ -4,13 +4,15 @@
 # changes nothing, fields of other tools kept, model files untouched, a malformed sidecar refused
 # and left alone, and the round trip: a fresh catalog scanning the written sidecars gets the same
 # trigger words, source and source URL back. Regenerate goldens with CKPT_UPDATE_GOLDEN=1.
+# Also runs against PostgreSQL (tests/cli/catalog_pg.sh): CKPT_TEST_DB1/2 name two empty databases.
 . "$(dirname "$0")/common.bash"
 g=$CKPT_SRC/tests/golden/sidecars
 work=$(mktemp -d /tmp/ckpt-sidecars-cli.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 lib=$work/lib
 bash "$CKPT_SRC/tests/catalog/make-library.sh" "$CKPT_BUILD" "$lib"
-export CKPTDB_DB=$work/a.sqlite CKPTDB_HOST=testhost SOURCE_DATE_EPOCH=1700000000
+dba=${CKPT_TEST_DB1:-$work/a.sqlite} dbb=${CKPT_TEST_DB2:-$work/b.sqlite}
+export CKPTDB_DB=$dba CKPTDB_HOST=testhost SOURCE_DATE_EPOCH=1700000000
 ck() { "$CKPT_BIN" "$@" 2>&1; echo "[exit $?]"; }
 norm() { sed -e "s#$lib#LIB#g"; }
 py=/usr/bin/python3
@@ -46,10 +48,10 @@ assert d["model"]["tags"] == ["photorealistic", "portraits", "base model"]
 P
 # round trip: a fresh catalog reads the same facts back (the description where the catalog had
 # one: the reader takes A1111's "notes" as the description of a model that has none)
-CKPTDB_DB=$work/b.sqlite "$CKPT_BIN" scan -q "$lib" 2>/dev/null
+CKPTDB_DB=$dbb "$CKPT_BIN" scan -q "$lib" 2>/dev/null
 for m in detailTweaker realisticVision_v51 pixarDream3D_v2; do
   a=$("$CKPT_BIN" show $m --json)
-  b=$(CKPTDB_DB=$work/b.sqlite "$CKPT_BIN" show $m --json)
+  b=$(CKPTDB_DB=$dbb "$CKPT_BIN" show $m --json)
   why=$($py -c '
 import json, sys
 a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])

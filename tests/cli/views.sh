@@ -6,6 +6,7 @@
 # the last name of its file are never removed, the library untouched (content hashes of the small
 # files, size/mtime/inode of all), the extra_model_paths.yaml section, usage errors.
 # Regenerate goldens with CKPT_UPDATE_GOLDEN=1 and review the diff.
+# Also runs against PostgreSQL (tests/cli/catalog_pg.sh): CKPT_TEST_DB1 names an empty database.
 . "$(dirname "$0")/common.bash"
 g=$CKPT_SRC/tests/golden/views
 work=$(mktemp -d /tmp/ckpt-views-cli.XXXXXX)
@@ -19,7 +20,7 @@ mkdir -p "$lib/extra"
 png() { echo 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==' | base64 -d > "$1"; }
 png "$lib/Lora/detailTweaker_sd15.preview.png"
 echo '{"activation text": "detailed"}' > "$lib/Lora/detailTweaker_sd15.json"
-export CKPTDB_DB=$work/catalog.sqlite CKPTDB_HOST=testhost
+export CKPTDB_DB=${CKPT_TEST_DB1:-$work/catalog.sqlite} CKPTDB_HOST=testhost
 "$CKPT_BIN" scan -q --no-hash "$lib" 2>/dev/null
 "$CKPT_BIN" set realisticVision_v51 output=photorealistic realism=realistic >/dev/null 2>&1
 "$CKPT_BIN" set revAnimated_v122 output=anime realism=2.5D >/dev/null 2>&1

@@ -2,9 +2,11 @@
 # A throwaway PostgreSQL cluster for the tests: `cluster.sh start DIR` runs initdb into DIR/data
 # and starts a server listening only on a unix socket in DIR (no TCP port), then prints the base
 # URL (postgresql://ckpt@%2F...DIR) to which a test appends /DBNAME; `cluster.sh createdb DIR NAME`
-# makes a database; `cluster.sh stop DIR` stops the server and removes DIR. initdb refuses to run
-# as root, so as root the server runs as the postgres user (DIR is given to it). Exit 77 (skip)
-# when no PostgreSQL server binaries are installed.
+# makes a database; `cluster.sh clone DIR FROM TO` copies one; `cluster.sh password DIR ROLE PW`
+# adds a role that logs in with a password; `cluster.sh stop DIR` stops the server and removes
+# DIR. initdb refuses to run as root, so as root the server runs as the
+# postgres user (DIR is given to it). Exit 77 (skip) when no PostgreSQL server binaries are
+# installed.
 set -euo pipefail
 cmd=$1 dir=$2
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -27,6 +29,27 @@ start)
 createdb)
   "$bin/psql" -X -q -h "$dir" -U ckpt -d postgres -c "CREATE DATABASE \"$3\"" >/dev/null
   ;;
+clone)
+  # `cluster.sh clone DIR FROM TO`: TO becomes a copy of database FROM (replaced if it exists;
+  # sessions still connected to it are ended), the way a test copies an SQLite catalog file.
+  # FILE_COPY (PostgreSQL 15+) copies the files after a checkpoint, which fsync=off makes cheap:
+  # measured 0.4 s a copy against 0.7 s for the default WAL_LOG
+  strategy=
+  [ "$(basename "$(dirname "$bin")" | cut -d. -f1)" -ge 15 ] 2>/dev/null && strategy=" STRATEGY FILE_COPY"
+  PGOPTIONS='-c client_min_messages=warning' "$bin/psql" -X -q -h "$dir" -U ckpt -d postgres \
+    -c "DROP DATABASE IF EXISTS \"$4\" WITH (FORCE)" \
+    -c "CREATE DATABASE \"$4\" TEMPLATE \"$3\"$strategy" >/dev/null
+  ;;
+password)
+  # `cluster.sh password DIR ROLE PASSWORD`: a superuser ROLE that must give PASSWORD (SCRAM)
+  # on the socket, every other role still trusted
+  "$bin/psql" -X -q -h "$dir" -U ckpt -d postgres -c "CREATE ROLE \"$3\" SUPERUSER LOGIN PASSWORD '$4'" >/dev/null
+  hba=$dir/data/pg_hba.conf
+  { echo "local all $3 scram-sha-256"; cat "$hba"; } >"$dir/hba.new"
+  cat "$dir/hba.new" >"$hba" # in place: the server's user keeps owning it
+  rm -f "$dir/hba.new"
+  "$bin/psql" -X -q -h "$dir" -U ckpt -d postgres -At -c "SELECT pg_reload_conf()" >/dev/null
+  ;;
 psql)
   shift 2
   "$bin/psql" -X -q -h "$dir" -U ckpt "$@"
@@ -38,5 +61,5 @@ stop)
   rm -rf "$dir"
   ;;
 *)
-  echo "usage: cluster.sh start|createdb|psql|stop DIR [NAME]" >&2; exit 2 ;;
+  echo "usage: cluster.sh start|createdb|clone|password|psql|stop DIR [NAME...]" >&2; exit 2 ;;
 esac

@@ -1,13 +1,14 @@
 /* Unit tests: the catalog store (lib/catalog): migrations from a v1 database, scan (new,
  * unchanged, changed, moved, missing, failures, sidecars), set/tag/accept validation and
  * atomicity, forget, list filters, search, export/import round trip. Each test uses a fresh
- * temporary folder and database. */
+ * temporary folder and database: an SQLite file, or with CKPT_TEST_PG_URL (a PostgreSQL
+ * cluster's base URL, postgresql://USER@HOST, as tests/cli/catalog_pg_tools.sh passes) a new
+ * database of that cluster, dropped at the end. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <sqlite3.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +16,70 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalog/db.h"
 #include "ckptdb/buf.h"
 #include "ckptdb/catalog.h"
 #include "ckptdb/safetensors.h"
 
 struct fx {
     char dir[256], db[300], lib[300];
+    char pgdb[2][64]; /* the PostgreSQL databases this test made */
     struct ckpt_catalog *c;
 };
+
+static const char *pg_base(void)
+{
+    const char *u = getenv("CKPT_TEST_PG_URL");
+    return u && *u ? u : NULL;
+}
+
+/* A raw connection to the catalog's database (the layer under the catalog): for what a test
+   writes past the catalog's API. */
+static struct ckpt_db *raw_open(const char *where)
+{
+    struct ckpt_db *db = NULL;
+    int rc = pg_base() ? ckpt_db_pg_open(where, 0, &db) : ckpt_db_sqlite_open(where, 0, &db);
+    if (rc != CKPT_DB_OK)
+        fail_msg("%s: %s", where, db ? db->ops->errmsg(db) : "out of memory");
+    return db;
+}
+
+static void raw_exec(struct ckpt_db *db, const char *sql)
+{
+    if (ckpt_db_exec(db, sql) != CKPT_DB_OK)
+        fail_msg("%s: %s", sql, db->ops->errmsg(db));
+}
+
+static void pg_admin(const char *sql)
+{
+    char url[400];
+    snprintf(url, sizeof url, "%s/postgres", pg_base());
+    struct ckpt_db *db = raw_open(url);
+    raw_exec(db, sql);
+    db->ops->close(db);
+}
+
+/* Point f->db at a new, empty catalog: a new database on PostgreSQL; no file on SQLite. */
+static void fresh_db(struct fx *f)
+{
+    if (pg_base()) {
+        static int seq;
+        int k = f->pgdb[0][0] ? 1 : 0;
+        assert_true(!f->pgdb[k][0]);
+        snprintf(f->pgdb[k], sizeof f->pgdb[k], "ckpt_unit_%d_%d", (int)getpid(), ++seq);
+        char sql[128];
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", f->pgdb[k]);
+        pg_admin(sql);
+        snprintf(f->db, sizeof f->db, "%s/%s", pg_base(), f->pgdb[k]);
+        return;
+    }
+    char x[400];
+    unlink(f->db);
+    snprintf(x, sizeof x, "%s-wal", f->db);
+    unlink(x);
+    snprintf(x, sizeof x, "%s-shm", f->db);
+    unlink(x);
+}
 
 static void write_st(const char *path, uint64_t n, unsigned seed, const char *mk, const char *mv)
 {
@@ -58,6 +115,8 @@ static int setup(void **state)
     snprintf(f->lib, sizeof f->lib, "%s/lib", f->dir);
     mkdir(f->lib, 0777);
     setenv("CKPTDB_HOST", "testhost", 1);
+    if (pg_base())
+        fresh_db(f);
     *state = f;
     return 0;
 }
@@ -66,6 +125,13 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     ckpt_catalog_close(f->c);
+    for (int k = 0; k < 2; k++) {
+        if (!f->pgdb[k][0])
+            continue;
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", f->pgdb[k]);
+        pg_admin(sql);
+    }
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     assert_int_equal(system(cmd), 0);
@@ -104,25 +170,19 @@ static int64_t model(struct fx *f, const char *ref)
 static void migrates_v1(void **state)
 {
     struct fx *f = *state;
-    mkdir(f->db, 0777);
-    rmdir(f->db);
     char dbdir[320];
     snprintf(dbdir, sizeof dbdir, "%s/db", f->dir);
     mkdir(dbdir, 0777);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, ckpt_catalog_migration_sql(1), NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_exec(db,
-                     "PRAGMA user_version = 1;"
-                     "INSERT INTO models(id, name, note, created_ns, updated_ns) VALUES(7,"
-                     " 'oldModel', 'kept from version one', 1, 1);"
-                     "INSERT INTO files(model_id, host, path, size, mtime_ns, dev, ino,"
-                     " sha256, scanned_ns) VALUES(7, 'testhost', '/x/oldModel.safetensors', 10,"
-                     " 1, 1, 1, 'ab12cd34ef', 1);",
-                     NULL, NULL, NULL),
-        SQLITE_OK);
-    sqlite3_close(db);
+    enum ckpt_db_kind kind = pg_base() ? CKPT_DB_PG : CKPT_DB_SQLITE;
+    struct ckpt_db *db = raw_open(f->db);
+    raw_exec(db, ckpt_db_migration(kind, 1));
+    assert_int_equal(db->ops->set_schema_version(db, 1), CKPT_DB_OK);
+    raw_exec(db, "INSERT INTO models(id, name, note, created_ns, updated_ns) VALUES(7,"
+                 " 'oldModel', 'kept from version one', 1, 1);"
+                 "INSERT INTO files(model_id, host, path, size, mtime_ns, dev, ino,"
+                 " sha256, scanned_ns) VALUES(7, 'testhost', '/x/oldModel.safetensors', 10,"
+                 " 1, 1, 1, 'ab12cd34ef', 1);");
+    db->ops->close(db);
     assert_true(ckpt_catalog_schema_current() >= 2);
     open_db(f);
     assert_int_equal(ckpt_catalog_schema_version(f->c), ckpt_catalog_schema_current());
@@ -138,9 +198,9 @@ static void migrates_v1(void **state)
     /* a database from the future is refused, not damaged */
     ckpt_catalog_close(f->c);
     f->c = NULL;
-    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    db = raw_open(f->db);
+    assert_int_equal(db->ops->set_schema_version(db, 999), CKPT_DB_OK);
+    db->ops->close(db);
     struct ckpt_error err;
     assert_int_equal(ckpt_catalog_open(&f->c, f->db, 0, &err), CKPT_E_UNSUPPORTED);
     assert_non_null(strstr(err.msg, "newer"));
@@ -517,10 +577,7 @@ static void export_import_round_trip(void **state)
     assert_int_equal(ckpt_catalog_export(f->c, CKPT_EXPORT_JSON, &e1, NULL), CKPT_OK);
     ckpt_catalog_close(f->c);
     f->c = NULL;
-    unlink(f->db);
-    char x[400];
-    snprintf(x, sizeof x, "%s-wal", f->db);
-    unlink(x);
+    fresh_db(f);
     open_db(f);
     scan(f, 0, &s, CKPT_OK);
     struct ckpt_import_stats st;
@@ -565,6 +622,9 @@ static void readonly_and_errors(void **state)
     const char *nope[] = {"/nonexistent/models"};
     assert_int_equal(ckpt_catalog_scan(f->c, nope, 1, NULL, &s, &err), CKPT_E_NOTFOUND);
     assert_non_null(strstr(err.msg, "/nonexistent/models"));
+    /* (a file that is not an SQLite database has no PostgreSQL counterpart) */
+    if (pg_base())
+        return;
     char notdb[400];
     snprintf(notdb, sizeof notdb, "%s/notdb.sqlite", f->dir);
     put(notdb, "this is definitely not an SQLite database file, just some text......");
