@@ -13,6 +13,8 @@
     X(PQclear)                                                                                     \
     X(PQcmdStatus)                                                                                 \
     X(PQconnectdb)                                                                                 \
+    X(PQconninfo)                                                                                  \
+    X(PQconninfoFree)                                                                              \
     X(PQenterPipelineMode)                                                                         \
     X(PQerrorMessage)                                                                              \
     X(PQexec)                                                                                      \
@@ -25,6 +27,7 @@
     X(PQgetResult)                                                                                 \
     X(PQgetisnull)                                                                                 \
     X(PQgetvalue)                                                                                  \
+    X(PQhost)                                                                                      \
     X(PQnfields)                                                                                   \
     X(PQntuples)                                                                                   \
     X(PQpipelineSync)                                                                              \
@@ -36,6 +39,7 @@
     X(PQsendQueryParams)                                                                           \
     X(PQsendQueryPrepared)                                                                         \
     X(PQsetNoticeProcessor)                                                                        \
+    X(PQsslInUse)                                                                                  \
     X(PQstatus)                                                                                    \
     X(PQtransactionStatus)                                                                         \
     X(PQunescapeBytea)
@@ -54,6 +58,8 @@ int ckpt_pq_load(char *msg, size_t n);
 #define PQclear (ckpt_pq.PQclear)
 #define PQcmdStatus (ckpt_pq.PQcmdStatus)
 #define PQconnectdb (ckpt_pq.PQconnectdb)
+#define PQconninfo (ckpt_pq.PQconninfo)
+#define PQconninfoFree (ckpt_pq.PQconninfoFree)
 #define PQenterPipelineMode (ckpt_pq.PQenterPipelineMode)
 #define PQerrorMessage (ckpt_pq.PQerrorMessage)
 #define PQexec (ckpt_pq.PQexec)
@@ -66,6 +72,7 @@ int ckpt_pq_load(char *msg, size_t n);
 #define PQgetResult (ckpt_pq.PQgetResult)
 #define PQgetisnull (ckpt_pq.PQgetisnull)
 #define PQgetvalue (ckpt_pq.PQgetvalue)
+#define PQhost (ckpt_pq.PQhost)
 #define PQnfields (ckpt_pq.PQnfields)
 #define PQntuples (ckpt_pq.PQntuples)
 #define PQpipelineSync (ckpt_pq.PQpipelineSync)
@@ -77,6 +84,7 @@ int ckpt_pq_load(char *msg, size_t n);
 #define PQsendQueryParams (ckpt_pq.PQsendQueryParams)
 #define PQsendQueryPrepared (ckpt_pq.PQsendQueryPrepared)
 #define PQsetNoticeProcessor (ckpt_pq.PQsetNoticeProcessor)
+#define PQsslInUse (ckpt_pq.PQsslInUse)
 #define PQstatus (ckpt_pq.PQstatus)
 #define PQtransactionStatus (ckpt_pq.PQtransactionStatus)
 #define PQunescapeBytea (ckpt_pq.PQunescapeBytea)
