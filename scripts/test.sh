@@ -10,11 +10,12 @@ cd "$(dirname "$0")/.."
 echo "== sanitizer build (address, undefined): build-asan/"
 cmake -S . -B build-asan -DCKPT_SANITIZE=ON -DCKPT_WERROR=ON >/dev/null
 cmake --build build-asan -j "$jobs" >/dev/null
-# The PostgreSQL CLI suites (cli_*_pg: every catalog CLI suite again, against a throwaway
-# cluster) run in the normal build only: under the sanitizers they doubled the time the 15-minute
-# budget allows for, and the libpq backend's C code is still run under them by the catalog unit
-# tests (test_catalog*) the PostgreSQL ctest also points at the cluster.
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$jobs" -E '^cli_.*_pg$' | tail -n 4)
+# The PostgreSQL suites (cli_catalog_pg, cli_catalog_pg_tools: the catalog CLI suites and the
+# catalog unit tests again, each against a throwaway cluster) run in the normal build only: under
+# the sanitizers they took 372 s + 368 s on the loaded 2-core box, more than the 15-minute budget
+# allows. They passed under ASan/UBSan when they were added (session 3); run them there by hand
+# with `cd build-asan && ctest -R _pg`.
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$jobs" -E '^cli_catalog_pg' | tail -n 4)
 
 echo "== fuzz targets, ${fuzz_secs}s each: build-fuzz/"
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCKPT_FUZZ=ON \
