@@ -260,37 +260,77 @@ static int cmp_i64(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-/* SQLite: the models whose name (or path) holds every word, then the others, each group in
-   catalogue order; at most limit (0: all). Two index queries in rowid order, each stopping at
-   the limit: the cost follows what is returned, not how many models match. (FTS5's bm25
-   `ORDER BY rank` had to score every match: two thirds of a 3,000-match search.) */
-static int search_sqlite(struct ckpt_catalog *c, const char *match, size_t limit, int64_t **ids,
-                         size_t *n, struct ckpt_error *err)
+/* One tier of a search, in catalogue (id) order, at most limit ids (0: all): every word
+   matched anywhere, or (name_only) in the name or path. SQLite: one FTS5 MATCH of the prepared
+   expression m; PostgreSQL: one anchored regex per word (m holds them NUL-separated). */
+static int search_tier(struct ckpt_catalog *c, const struct ckpt_buf *m, size_t nw, int name_only,
+                       size_t limit, int64_t **ids, size_t *n, struct ckpt_error *err)
 {
-    struct ckpt_buf nm = {0};
-    ckpt_buf_printf(&nm, "{name} : (%s)", match);
-    if (nm.oom)
-        return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
-    int64_t lim = limit ? (int64_t)limit : -1;
+    int pg = ckpt_cat_is_pg(c);
+    struct ckpt_buf sql = {0}, expr = {0};
+    if (!pg) {
+        ckpt_buf_puts(&sql, "SELECT rowid FROM model_fts WHERE model_fts MATCH ?1 ORDER BY rowid");
+        if (name_only)
+            ckpt_buf_printf(&expr, "{name} : (%s)", (const char *)m->data);
+        else
+            ckpt_buf_puts(&expr, (const char *)m->data);
+    } else {
+        ckpt_buf_puts(&sql, "SELECT rowid FROM model_fts WHERE doc ~ ?1");
+        for (size_t i = 1; i < nw; i++)
+            ckpt_buf_printf(&sql, " AND doc ~ ?%zu", i + 1);
+        for (size_t i = 0; name_only && i < nw; i++)
+            ckpt_buf_printf(&sql, " AND lower(coalesce(name, '')) ~ ?%zu", i + 1);
+        ckpt_buf_puts(&sql, " ORDER BY rowid");
+    }
+    if (limit)
+        ckpt_buf_printf(&sql, " LIMIT %zu", limit);
     struct ckpt_st *st = NULL;
-    int rc = ckpt_cat_prepare(c, "SELECT rowid FROM model_fts WHERE model_fts MATCH ? LIMIT ?", &st,
-                              err);
-    int64_t *first = NULL, *rest = NULL;
-    size_t nfirst = 0, nrest = 0;
-    if (!rc) {
-        ckpt_st_bind_text(st, 1, ckpt_buf_cstr(&nm));
-        ckpt_st_bind_i64(st, 2, lim);
-        rc = collect(c, st, &first, &nfirst, err);
+    int rc = sql.oom || expr.oom ? ckpt_error_set(err, CKPT_E_NOMEM, "out of memory")
+                                 : ckpt_cat_prepare(c, ckpt_buf_cstr(&sql), &st, err);
+    if (!rc && !pg) {
+        ckpt_st_bind_text(st, 1, ckpt_buf_cstr(&expr));
+    } else if (!rc) {
+        const char *w = (const char *)m->data;
+        for (size_t i = 0; i < nw; i++) {
+            ckpt_st_bind_text(st, (int)i + 1, w);
+            w += strlen(w) + 1;
+        }
     }
-    if (!rc && (!limit || nfirst < limit)) {
-        ckpt_st_reset(st);
-        ckpt_st_bind_text(st, 1, match);
-        ckpt_st_bind_i64(st, 2, limit ? (int64_t)limit + (int64_t)nfirst : -1);
-        rc = collect(c, st, &rest, &nrest, err);
-    }
+    if (!rc)
+        rc = collect(c, st, ids, n, err);
     if (st)
         ckpt_st_finalize(st);
-    ckpt_buf_free(&nm);
+    ckpt_buf_free(&sql);
+    ckpt_buf_free(&expr);
+    return rc;
+}
+
+int ckpt_catalog_search_top(struct ckpt_catalog *c, const char *text, size_t limit, int64_t **ids,
+                            size_t *n, struct ckpt_error *err)
+{
+    struct ckpt_buf m = {0};
+    *ids = NULL;
+    *n = 0;
+    int pg = ckpt_cat_is_pg(c);
+    size_t nw = words(text, pg ? regex_word : fts5_word, &m);
+    if (!pg)
+        ckpt_buf_putc(&m, 0);
+    if (!nw || m.oom) {
+        ckpt_buf_free(&m);
+        return nw ? ckpt_error_set(err, CKPT_E_NOMEM, "out of memory")
+                  : ckpt_error_set(err, CKPT_E_ARG, "search needs some words");
+    }
+    /* the models whose name (or path) holds every word, then the others, each tier in
+       catalogue order; two queries in id order that each stop at the limit, so the cost follows
+       what is returned, not how many models match. (FTS5's bm25 `ORDER BY rank` had to score
+       every match: two thirds of a 3,000-match search; on PostgreSQL one ORDER BY over every
+       match re-checked the regex on each candidate.) */
+    int64_t *first = NULL, *rest = NULL;
+    size_t nfirst = 0, nrest = 0;
+    int rc = search_tier(c, &m, nw, 1, limit, &first, &nfirst, err);
+    if (!rc && (!limit || nfirst < limit))
+        rc = search_tier(c, &m, nw, 0, limit ? limit + nfirst : 0, &rest, &nrest, err);
+    ckpt_buf_free(&m);
     /* first, then rest without first's ids (both ascending), up to the limit */
     size_t total = nfirst;
     if (!rc && nrest) {
@@ -312,53 +352,6 @@ static int search_sqlite(struct ckpt_catalog *c, const char *match, size_t limit
     *ids = first;
     *n = total;
     return CKPT_OK;
-}
-
-int ckpt_catalog_search_top(struct ckpt_catalog *c, const char *text, size_t limit, int64_t **ids,
-                            size_t *n, struct ckpt_error *err)
-{
-    struct ckpt_buf m = {0};
-    *ids = NULL;
-    *n = 0;
-    int pg = ckpt_cat_is_pg(c);
-    size_t nw = words(text, pg ? regex_word : fts5_word, &m);
-    if (!nw || m.oom) {
-        ckpt_buf_free(&m);
-        return nw ? ckpt_error_set(err, CKPT_E_NOMEM, "out of memory")
-                  : ckpt_error_set(err, CKPT_E_ARG, "search needs some words");
-    }
-    if (!pg) {
-        int rc = search_sqlite(c, ckpt_buf_cstr(&m), limit, ids, n, err);
-        ckpt_buf_free(&m);
-        return rc;
-    }
-    /* the same order as SQLite's: every word required; models whose name holds every word
-       first, then by id */
-    struct ckpt_st *st;
-    struct ckpt_buf sql = {0};
-    ckpt_buf_puts(&sql, "SELECT rowid FROM model_fts WHERE doc ~ ?1");
-    for (size_t i = 1; i < nw; i++)
-        ckpt_buf_printf(&sql, " AND doc ~ ?%zu", i + 1);
-    ckpt_buf_puts(&sql, " ORDER BY (lower(coalesce(name, '')) ~ ?1");
-    for (size_t i = 1; i < nw; i++)
-        ckpt_buf_printf(&sql, " AND lower(coalesce(name, '')) ~ ?%zu", i + 1);
-    ckpt_buf_puts(&sql, ") DESC, rowid");
-    if (limit)
-        ckpt_buf_printf(&sql, " LIMIT %zu", limit);
-    int rc = sql.oom ? ckpt_error_set(err, CKPT_E_NOMEM, "out of memory")
-                     : ckpt_cat_prepare(c, ckpt_buf_cstr(&sql), &st, err);
-    ckpt_buf_free(&sql);
-    const char *w = (const char *)m.data;
-    for (size_t i = 0; i < nw && !rc; i++) {
-        ckpt_st_bind_text(st, (int)i + 1, w);
-        w += strlen(w) + 1;
-    }
-    if (!rc) {
-        rc = collect(c, st, ids, n, err);
-        ckpt_st_finalize(st);
-    }
-    ckpt_buf_free(&m);
-    return rc;
 }
 
 int ckpt_catalog_search(struct ckpt_catalog *c, const char *text, int64_t **ids, size_t *n,
