@@ -213,9 +213,10 @@ static void migrates_v1(void **state)
 static void search_words(void **state)
 {
     struct fx *f = *state;
-    const char *names[] = {"Aplain", "DreamShaper8", "JuggernautXL_v9", "epiCRealism_naturalSin"};
+    const char *names[] = {"Aplain", "DreamShaper8", "JuggernautXL_v9", "epiCRealism_naturalSin",
+                           "realismBoost"};
     char p[400];
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < 5; i++) {
         snprintf(p, sizeof p, "%s/%s.safetensors", f->lib, names[i]);
         write_st(p, 16, (unsigned)i + 10, i == 0 ? "description" : NULL,
                  i == 0 ? "a realism study" : NULL);
@@ -225,22 +226,27 @@ static void search_words(void **state)
     scan(f, 1, &s, CKPT_OK);
     int64_t plain = model(f, "Aplain"), dream = model(f, "DreamShaper8");
     int64_t jugg = model(f, "JuggernautXL_v9"), epic = model(f, "epiCRealism_naturalSin");
-    assert_true(plain < epic);
+    int64_t boost = model(f, "realismBoost");
+    assert_true(plain < epic && epic < boost);
+    /* sqlite_only: names cut at capitals and digits (ckpt_words); PostgreSQL's lower-cased
+       trigram document only matches the start of a word there (docs/search.md) */
     struct {
         const char *text;
         size_t n;
-        int64_t first;
+        int sqlite_only;
     } cases[] = {
-        {"realism", 2, 0},         /* name first, though the metadata match is older */
+        {"realism", 3, 1}, /* names first (epiCRealism, realismBoost), then the metadata match */
         {"epicrealism", 1, 0},     /* the whole compound as typed */
         {"EPICREALISM", 1, 0},     /* case folded */
-        {"natural realism", 1, 0}, /* two pieces of one name */
+        {"natural realism", 1, 1}, /* two pieces of one name */
         {"juggernautxl", 1, 0},    {"JuggernautXL", 1, 0}, {"juggern", 1, 0},
-        {"dream shaper", 1, 0},    {"dreamshaper8", 1, 0}, {"shaper8", 1, 0},
-        {"epicreal", 0, 0}, /* a prefix of a whole compound: not matched (docs/search.md) */
+        {"dream shaper", 1, 1},    {"dreamshaper8", 1, 0}, {"shaper8", 1, 1},
+        {"epicreal", 0, 1}, /* a prefix of a whole compound: not matched (docs/search.md) */
     };
     int64_t want[] = {epic, epic, epic, epic, jugg, jugg, jugg, dream, dream, dream, 0};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cases[i].sqlite_only && pg_base())
+            continue;
         int64_t *ids;
         size_t n;
         assert_int_equal(ckpt_catalog_search(f->c, cases[i].text, &ids, &n, NULL), CKPT_OK);
@@ -248,14 +254,17 @@ static void search_words(void **state)
             fail_msg("search '%s': %zu models, first %lld", cases[i].text, n,
                      n ? (long long)ids[0] : 0LL);
         if (i == 0)
-            assert_int_equal(ids[1], plain);
+            assert_true(ids[1] == boost && ids[2] == plain);
         free(ids);
     }
+    /* the best ones only, on both stores: names before the older metadata match (PostgreSQL
+       does not see "realism" inside epiCRealism) */
     int64_t *ids;
     size_t n;
-    assert_int_equal(ckpt_catalog_search_top(f->c, "realism", 1, &ids, &n, NULL), CKPT_OK);
-    assert_int_equal(n, 1);
-    assert_int_equal(ids[0], epic);
+    assert_int_equal(ckpt_catalog_search_top(f->c, "realism", 2, &ids, &n, NULL), CKPT_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(ids[0], pg_base() ? boost : epic);
+    assert_int_equal(ids[1], pg_base() ? plain : boost);
     free(ids);
 }
 
