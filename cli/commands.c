@@ -343,7 +343,8 @@ const struct cli_command cli_commands[] = {
      "                       =FILE writes it to FILE (a new file, or one it wrote before)\n"
      "  -v                   list every link created, repointed or removed\n"
      "  --dry-run            count (with -v list) what would change; touch nothing\n"
-     "  --json               {root, ui, dry_run, models, created, updated, kept, removed, foreign,\n"
+     "  --json               {root, ui, dry_run, models, created, updated, kept, removed, "
+     "foreign,\n"
      "                       no_place, failed[, comfyui_yaml]}\n"
      "\n"
      "Exit status: 0; 1 when a link could not be made; 2 usage. See docs/views.md.\n",

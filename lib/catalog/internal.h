@@ -60,6 +60,19 @@ static inline int ckpt_cat_is_pg(const struct ckpt_catalog *c)
     return c->db->kind == CKPT_DB_PG;
 }
 
+/* The search row of every model, as the migrations and the rebuild fill it (group_concat is
+   SQLite's and, on PostgreSQL, migration 1's); append " WHERE m.id = ?1" for one model. */
+#define CKPT_FTS_FILL                                                                              \
+    "INSERT INTO model_fts(rowid, name, note, tags, trigger_words, description, metadata)\n"       \
+    "  SELECT m.id,\n"                                                                             \
+    "    m.name || ' ' || coalesce((SELECT group_concat(path, ' ') FROM files f\n"                 \
+    "                              WHERE f.model_id = m.id), ''),\n"                               \
+    "    m.note, (SELECT group_concat(tag, ' ') FROM tags t WHERE t.model_id = m.id),\n"           \
+    "    m.trigger_words, m.description,\n"                                                        \
+    "    (SELECT group_concat(coalesce(metadata, '') || ' ' || coalesce(site_tags, ''), ' ')\n"    \
+    "       FROM files f WHERE f.model_id = m.id)\n"                                               \
+    "  FROM models m"
+
 /* Rebuild the full-text row of one model (after any change to it). */
 int ckpt_cat_fts_refresh(struct ckpt_catalog *c, int64_t model_id, struct ckpt_error *err);
 /* The same for a model created in this transaction (created = 1: no old row to delete). */

@@ -74,8 +74,7 @@ static int record_facts(struct ckpt_catalog *c, const char *rp, const char *orig
             break;
         ckpt_st_bind_i64(q, 1, id);
         ckpt_st_bind_i64(q, 2, (int64_t)i);
-        ckpt_st_bind_text(q, 3,
-                           parents[i].sha256 && *parents[i].sha256 ? parents[i].sha256 : NULL);
+        ckpt_st_bind_text(q, 3, parents[i].sha256 && *parents[i].sha256 ? parents[i].sha256 : NULL);
         ckpt_st_bind_text(q, 4, parents[i].name);
         if (!isnan(parents[i].weight))
             ckpt_st_bind_double(q, 5, parents[i].weight);

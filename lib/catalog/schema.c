@@ -50,16 +50,7 @@ static const char *const migrations[] = {
     /* 2: full-text search (FTS5) over names, paths, notes, tags, trigger words, descriptions
        and metadata, filled from what v1 databases hold; indexes for list's common filters */
     "CREATE VIRTUAL TABLE model_fts USING fts5(name, note, tags, trigger_words, description,\n"
-    "  metadata, tokenize = \"unicode61 tokenchars '_'\");\n"
-    "INSERT INTO model_fts(rowid, name, note, tags, trigger_words, description, metadata)\n"
-    "  SELECT m.id,\n"
-    "    m.name || ' ' || coalesce((SELECT group_concat(path, ' ') FROM files f\n"
-    "                              WHERE f.model_id = m.id), ''),\n"
-    "    m.note, (SELECT group_concat(tag, ' ') FROM tags t WHERE t.model_id = m.id),\n"
-    "    m.trigger_words, m.description,\n"
-    "    (SELECT group_concat(coalesce(metadata, '') || ' ' || coalesce(site_tags, ''), ' ')\n"
-    "       FROM files f WHERE f.model_id = m.id)\n"
-    "  FROM models m;\n"
+    "  metadata, tokenize = \"unicode61 tokenchars '_'\");\n" CKPT_FTS_FILL ";\n"
     "CREATE INDEX files_kind_family ON files(kind, family, model_id, missing);\n"
     "CREATE INDEX models_output ON models(output);\n"
     "CREATE INDEX models_rating ON models(rating);\n",
@@ -93,16 +84,7 @@ static const char *const migrations[] = {
        ckpt_words of db_sqlite_words.c), so that a prefix word expands to a few index terms */
     "DROP TABLE model_fts;\n"
     "CREATE VIRTUAL TABLE model_fts USING fts5(name, note, tags, trigger_words, description,\n"
-    "  metadata, tokenize = 'ckpt_words');\n"
-    "INSERT INTO model_fts(rowid, name, note, tags, trigger_words, description, metadata)\n"
-    "  SELECT m.id,\n"
-    "    m.name || ' ' || coalesce((SELECT group_concat(path, ' ') FROM files f\n"
-    "                              WHERE f.model_id = m.id), ''),\n"
-    "    m.note, (SELECT group_concat(tag, ' ') FROM tags t WHERE t.model_id = m.id),\n"
-    "    m.trigger_words, m.description,\n"
-    "    (SELECT group_concat(coalesce(metadata, '') || ' ' || coalesce(site_tags, ''), ' ')\n"
-    "       FROM files f WHERE f.model_id = m.id)\n"
-    "  FROM models m;\n",
+    "  metadata, tokenize = 'ckpt_words');\n" CKPT_FTS_FILL ";\n",
     /* 8: a model named on the command line (`show NAME`, `lineage NAME`) is found by an index
        step, not a scan of every model (50 M instructions at 100,000 models) */
     "CREATE INDEX models_name ON models(name);\n",
@@ -186,15 +168,7 @@ static const char *const pg_migrations[] = {
     "    || coalesce(description, '') || ' ' || coalesce(metadata, ''))) STORED);\n"
     "CREATE INDEX model_fts_doc ON model_fts USING gin (doc gin_trgm_ops);\n"
     /* filled from what a v1 database holds, as SQLite's (group_concat: migration 1) */
-    "INSERT INTO model_fts(rowid, name, note, tags, trigger_words, description, metadata)\n"
-    "  SELECT m.id,\n"
-    "    m.name || ' ' || coalesce((SELECT group_concat(path, ' ') FROM files f\n"
-    "                              WHERE f.model_id = m.id), ''),\n"
-    "    m.note, (SELECT group_concat(tag, ' ') FROM tags t WHERE t.model_id = m.id),\n"
-    "    m.trigger_words, m.description,\n"
-    "    (SELECT group_concat(coalesce(metadata, '') || ' ' || coalesce(site_tags, ''), ' ')\n"
-    "       FROM files f WHERE f.model_id = m.id)\n"
-    "  FROM models m;\n"
+    CKPT_FTS_FILL ";\n"
     "CREATE INDEX files_kind_family ON files(kind, family, model_id, missing);\n"
     "CREATE INDEX models_output ON models(output);\n"
     "CREATE INDEX models_rating ON models(rating);\n",

@@ -384,15 +384,7 @@ int ckpt_cat_fts_refresh_new(struct ckpt_catalog *c, int64_t model_id, int creat
 {
     static const char *const sql[] = {
         "DELETE FROM model_fts WHERE rowid = ?1",
-        "INSERT INTO model_fts(rowid, name, note, tags, trigger_words, description, metadata)\n"
-        "  SELECT m.id,\n"
-        "    m.name || ' ' || coalesce((SELECT group_concat(path, ' ') FROM files f\n"
-        "                              WHERE f.model_id = m.id), ''),\n"
-        "    m.note, (SELECT group_concat(tag, ' ') FROM tags t WHERE t.model_id = m.id),\n"
-        "    m.trigger_words, m.description,\n"
-        "    (SELECT group_concat(coalesce(metadata, '') || ' ' || coalesce(site_tags, ''), ' ')\n"
-        "       FROM files f WHERE f.model_id = m.id)\n"
-        "  FROM models m WHERE m.id = ?1",
+        CKPT_FTS_FILL " WHERE m.id = ?1",
     };
     for (size_t i = created ? 1 : 0; i < 2; i++) {
         struct ckpt_st *st;
@@ -413,19 +405,7 @@ int ckpt_cat_fts_rebuild(struct ckpt_catalog *c, struct ckpt_error *err)
     const char *bulk = ckpt_db_sql(c->db, CKPT_SQL_FTS_REBUILD);
     if (bulk)
         return ckpt_cat_exec(c, bulk, err);
-    return ckpt_cat_exec(
-        c,
-        "DELETE FROM model_fts;\n"
-        "INSERT INTO model_fts(rowid, name, note, tags, trigger_words, description, metadata)\n"
-        "  SELECT m.id,\n"
-        "    m.name || ' ' || coalesce((SELECT group_concat(path, ' ') FROM files f\n"
-        "                              WHERE f.model_id = m.id), ''),\n"
-        "    m.note, (SELECT group_concat(tag, ' ') FROM tags t WHERE t.model_id = m.id),\n"
-        "    m.trigger_words, m.description,\n"
-        "    (SELECT group_concat(coalesce(metadata, '') || ' ' || coalesce(site_tags, ''), ' ')\n"
-        "       FROM files f WHERE f.model_id = m.id)\n"
-        "  FROM models m",
-        err);
+    return ckpt_cat_exec(c, "DELETE FROM model_fts;\n" CKPT_FTS_FILL, err);
 }
 
 char *ckpt_catalog_display_name(const char *path)

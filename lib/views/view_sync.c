@@ -590,11 +590,11 @@ static void apply_want(struct sync *s, const char *root, const struct want *w)
         return;
     }
     struct stat st;
-    int dry = s->o->dry_run;
-    if (lstat(abs, &st) != 0 && dry) {
+    int dry = s->o->dry_run, absent = lstat(abs, &st) != 0;
+    if (absent && dry) {
         s->st->created++;
         say(s, 1, "would create %s -> %s", w->rel, w->target);
-    } else if (lstat(abs, &st) != 0) {
+    } else if (absent) {
         const char *slash = strrchr(w->rel, '/');
         char *dir = slash ? strndup(w->rel, (size_t)(slash - w->rel)) : strdup("");
         /* links come sorted by path: a folder made for the previous one is not made again */
