@@ -53,14 +53,20 @@ echo "generated in $((t1 - t0)) s; db copy to PostgreSQL in $((t2 - t1)) s"
 for db in "$tmp/big.sqlite" "$base/big"; do
   name=SQLite; case $db in postgresql://*) name=PostgreSQL ;; esac
   l3=$(best "$bin" --db "$db" list --kind checkpoint --family sdxl --output anime)
+  l3all=$(best "$bin" --db "$db" list --kind checkpoint --family sdxl --output anime --all)
   nl=$("$bin" --db "$db" list --kind checkpoint --family sdxl --output anime --json | jq length)
   s1=$(best "$bin" --db "$db" search epic dream)
   ns=$("$bin" --db "$db" search epic dream --json | jq length)
   s2=$(best "$bin" --db "$db" search juggernaut)
   ns2=$("$bin" --db "$db" search juggernaut --json | jq length)
-  echo "$name: list --kind --family --output: ${l3} ($nl rows); search 'epic dream': ${s1}" \
-    "($ns rows); search 'juggernaut': ${s2} ($ns2 rows) (target < 50 ms)"
+  echo "$name: list --kind --family --output: ${l3} (the first 50 of $nl rows; --all: ${l3all});" \
+    "search 'epic dream': ${s1} ($ns rows); search 'juggernaut': ${s2} ($ns2 rows) (target < 50 ms)"
 done
+# what any command pays on PostgreSQL before its first query: a connection (a server process
+# started for it) and one statement, measured with psql
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+echo "PostgreSQL connection floor (psql -c 'SELECT 1'):" \
+  "$(best "$pgbin/psql" -X -q -h "$pg" -U ckpt -d big -c "SELECT 1")"
 echo "process start (ckptdb --version): $(best "$bin" --version)"
 
 echo "== 2. scan of $f files into each store" >&2

@@ -64,6 +64,10 @@ int cmd_import(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_forget(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_db(struct cli_ctx *ctx, int argc, char **argv);
 
+/* models a `list` or `search` table shows unless --all or --limit N */
+#define CLI_TABLE_TOP 50
+
+
 /* catalog commands' shared pieces (catalog_cli.c) */
 /* Open the catalog of --db / $CKPTDB_DB / the default path; prints the error; returns an exit
  * code (EXIT_OK when *out is open). */

@@ -5,9 +5,6 @@
 
 #include "cli.h"
 
-/* models a search table shows unless --all or --limit */
-#define TABLE_TOP 50
-
 int cmd_search(struct cli_ctx *ctx, int argc, char **argv)
 {
     struct ckpt_buf text = {0};
@@ -47,9 +44,9 @@ int cmd_search(struct cli_ctx *ctx, int argc, char **argv)
     int64_t *ids;
     size_t n;
     struct ckpt_error err;
-    /* the table is for finding a model: the best TABLE_TOP unless asked otherwise; JSON and
+    /* the table is for finding a model: the best CLI_TABLE_TOP unless asked otherwise; JSON and
        CSV (for scripts) every match */
-    size_t top = limit > 0 ? (size_t)limit : all || ctx->json || csv ? 0 : TABLE_TOP + 1;
+    size_t top = limit > 0 ? (size_t)limit : all || ctx->json || csv ? 0 : CLI_TABLE_TOP + 1;
     int rc = ckpt_catalog_search_top(cat, ckpt_buf_cstr(&text), top, &ids, &n, &err);
     ckpt_buf_free(&text);
     if (rc) {
@@ -57,13 +54,13 @@ int cmd_search(struct cli_ctx *ctx, int argc, char **argv)
         ckpt_catalog_close(cat);
         return cli_status_exit(rc);
     }
-    int more = limit < 0 && top && n > TABLE_TOP;
-    ex = cli_print_models(ctx, cat, ids, more ? TABLE_TOP : n, csv);
+    int more = limit < 0 && top && n > CLI_TABLE_TOP;
+    ex = cli_print_models(ctx, cat, ids, more ? CLI_TABLE_TOP : n, csv);
     if (!ex && more && !ctx->quiet)
         fprintf(stderr,
                 "the best %d shown; more models match (--all shows every one, --limit N "
                 "the best N)\n",
-                TABLE_TOP);
+                CLI_TABLE_TOP);
     free(ids);
     ckpt_catalog_close(cat);
     return ex;

@@ -106,7 +106,7 @@ const struct cli_command cli_commands[] = {
     {"list", "list catalog models, filtered and sorted",
      "list [--kind K] [--family F] [--ecosystem E] [--origin O] [--output O] [--realism R]\n"
      "     [--subject S] [--tag T] [--source S] [--safety V] [--min-rating N] [--present]\n"
-     "     [--host H] [--sort [-]FIELD] [--json | --csv]\n"
+     "     [--host H] [--sort [-]FIELD] [--limit N | --all] [--json | --csv]\n"
      "\n"
      "Filters combine (all must hold); values are those of TAXONOMY.md and a bad one is refused\n"
      "with the list of valid ones. --sort takes any model-object field (a leading '-' sorts\n"
@@ -114,7 +114,9 @@ const struct cli_command cli_commands[] = {
      "--host H keeps models with a file recorded on machine H (a shared PostgreSQL catalog\n"
      "records each file under its machine's name: $CKPTDB_HOST, else the host name).\n"
      "The table marks a suggested value with '~' (not chosen: see 'ckptdb accept'), a missing\n"
-     "file with M and an unreadable one with E.\n",
+     "file with M and an unreadable one with E. The table shows the first 50 and says how many\n"
+     "match (--all: every one; --limit N: the first N); --json and --csv give every match\n"
+     "unless --limit.\n",
      cmd_list},
     {"show", "everything known about one model, with the reasons for each suggestion",
      "show [--json] MODEL\n"

@@ -25,8 +25,8 @@ static unsigned next(void)
 }
 
 static const char *const model_sql =
-    "INSERT INTO models(id, name, output, realism, rating, created_ns, updated_ns)"
-    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+    "INSERT INTO models(id, name, output, realism, rating, created_ns, updated_ns, kind, family)"
+    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)";
 static const char *const file_sql =
     "INSERT INTO files(id, model_id, host, path, is_dir, size, mtime_ns, dev, ino, format, kind,"
     " family, tensor_count, sha256, autov2, metadata, missing, scanned_ns)"
@@ -58,8 +58,8 @@ static int generate(struct ckpt_catalog *c, long n, struct ckpt_error *err)
     int64_t base = 0;
     struct ckpt_st *q;
     if (!rc && !(rc = ckpt_cat_prepare(c,
-                                       "SELECT max(coalesce((SELECT max(id) FROM models), 0),"
-                                       " coalesce((SELECT max(id) FROM files), 0))",
+                                       "SELECT coalesce(max(id), 0) FROM (SELECT max(id) AS id"
+                                       " FROM models UNION ALL SELECT max(id) FROM files) AS t",
                                        &q, err))) {
         int s = ckpt_st_step(q);
         if (s == CKPT_DB_ROW)
@@ -99,6 +99,8 @@ static int generate(struct ckpt_catalog *c, long n, struct ckpt_error *err)
             ckpt_st_bind_null(qm, 5);
         }
         ckpt_st_bind_i64(qm, 6, t + i);
+        ckpt_st_bind_text(qm, 7, kind); /* a model's kind and family are its file's */
+        ckpt_st_bind_text(qm, 8, fam);
         int s = ckpt_st_run(qm);
         if (s != CKPT_DB_DONE) {
             rc = fail_db(c, s, err);

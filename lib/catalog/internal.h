@@ -73,6 +73,14 @@ static inline int ckpt_cat_is_pg(const struct ckpt_catalog *c)
     "       FROM files f WHERE f.model_id = m.id)\n"                                               \
     "  FROM models m"
 
+/* A model's kind and family (models.kind/family, migration 9) from its files: those of the file
+   a record shows (present first, then oldest); the scan keeps them current (model.c) */
+#define CKPT_MODEL_KIND_FILL                                                                       \
+    "UPDATE models SET kind = (SELECT f.kind FROM files f WHERE f.model_id = models.id\n"          \
+    "    ORDER BY f.missing, f.id LIMIT 1),\n"                                                     \
+    "  family = (SELECT f.family FROM files f WHERE f.model_id = models.id\n"                      \
+    "    ORDER BY f.missing, f.id LIMIT 1)"
+
 /* Rebuild the full-text row of one model (after any change to it). */
 int ckpt_cat_fts_refresh(struct ckpt_catalog *c, int64_t model_id, struct ckpt_error *err);
 /* The same for a model created in this transaction (created = 1: no old row to delete). */

@@ -181,12 +181,12 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
         if ((rc = ckpt_cat_prepare(c,
                                    model_id ? "INSERT INTO models(name, created_ns, updated_ns,"
                                               " description, preview, source, source_url,"
-                                              " trigger_words, id)"
-                                              " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                                              " trigger_words, kind, family, id)"
+                                              " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                                             : "INSERT INTO models(name, created_ns, updated_ns,"
                                               " description, preview, source, source_url,"
-                                              " trigger_words)"
-                                              " VALUES(?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                                              " trigger_words, kind, family)"
+                                              " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                                    &q, err)))
             goto out;
         ckpt_st_bind_text(q, 1, name);
@@ -197,8 +197,10 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
         ckpt_st_bind_text(q, 6, a->side.source);
         ckpt_st_bind_text(q, 7, a->side.source_url);
         ckpt_st_bind_text(q, 8, a->side.trigger_words);
+        ckpt_st_bind_text(q, 9, a->kind);
+        ckpt_st_bind_text(q, 10, a->family);
         if (model_id) {
-            ckpt_st_bind_i64(q, 9, model_id);
+            ckpt_st_bind_i64(q, 11, model_id);
             s = ckpt_st_run(q);
         } else {
             s = ckpt_st_step(q);
@@ -281,14 +283,15 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
     if (rc)
         goto out;
     /* sidecar facts: description and preview belong to the sidecars; source, URL and trigger
-       words fill the user's fields only while those are empty (and are suggestions too) */
+       words fill the user's fields only while those are empty (and are suggestions too); the
+       model's kind and family are its file's (every file of a model is the same content) */
     if (!created &&
         (rc = ckpt_cat_prepare(c,
                                "UPDATE models SET description = ?2, preview = ?3,"
                                " source = coalesce(source, ?4),"
                                " source_url = coalesce(source_url, ?5),"
-                               " trigger_words = coalesce(trigger_words, ?6), updated_ns = ?7"
-                               " WHERE id = ?1",
+                               " trigger_words = coalesce(trigger_words, ?6), updated_ns = ?7,"
+                               " kind = ?8, family = ?9 WHERE id = ?1",
                                &q, err)))
         goto out;
     if (!created) {
@@ -299,6 +302,8 @@ int ckpt_cat_record_file(struct ckpt_catalog *c, int64_t file_id, const char *ho
         ckpt_st_bind_text(q, 5, a->side.source_url);
         ckpt_st_bind_text(q, 6, a->side.trigger_words);
         ckpt_st_bind_i64(q, 7, t);
+        ckpt_st_bind_text(q, 8, a->kind);
+        ckpt_st_bind_text(q, 9, a->family);
         if ((rc = run_done(c, q, "recording sidecar facts", err)))
             goto out;
     }

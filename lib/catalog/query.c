@@ -20,9 +20,9 @@ static const struct {
     {"size", "f.size"},
     {"mtime", "f.mtime_ns"},
     {"format", "f.format"},
-    {"kind", "f.kind"},
+    {"kind", "m.kind"},
     {"network", "f.network"},
-    {"family", "f.family"},
+    {"family", "m.family"},
     {"ecosystem", "coalesce(m.ecosystem, f.ecosystem)"},
     {"variant", "f.variant"},
     {"prediction", "f.prediction"},
@@ -119,20 +119,22 @@ static int first_of_each(int64_t **ids, size_t *n, struct ckpt_error *err)
 int ckpt_catalog_list(struct ckpt_catalog *c, const struct ckpt_query *q, int64_t **ids, size_t *n,
                       struct ckpt_error *err)
 {
+    /* on: 'm' a model column, 'f' a file column, 'x' both */
     const struct {
         const char *field, *value, *sql;
+        char on;
     } filters[] = {
-        {"kind", q->kind, "f.kind = ?"},
-        {"family", q->family, "f.family = ?"},
-        {"ecosystem", q->ecosystem, "coalesce(m.ecosystem, f.ecosystem) = ?"},
-        {"origin", q->origin, "m.origin = ?"},
-        {"output", q->output, "m.output = ?"},
-        {"realism", q->realism, "instr(',' || m.realism || ',', ',' || ? || ',') > 0"},
-        {"subject", q->subject, "instr(',' || m.subjects || ',', ',' || ? || ',') > 0"},
-        {"tag", q->tag, "EXISTS (SELECT 1 FROM tags t WHERE t.model_id = m.id AND t.tag = ?)"},
-        {"source", q->source, "m.source = ?"},
-        {"safety", q->safety, "f.safety = ?"},
-        {"host", q->host, "f.host = ?"},
+        {"kind", q->kind, "m.kind = ?", 'm'}, /* the model's file's (migration 9) */
+        {"family", q->family, "m.family = ?", 'm'},
+        {"ecosystem", q->ecosystem, "coalesce(m.ecosystem, f.ecosystem) = ?", 'x'},
+        {"origin", q->origin, "m.origin = ?", 'm'},
+        {"output", q->output, "m.output = ?", 'm'},
+        {"realism", q->realism, "instr(',' || m.realism || ',', ',' || ? || ',') > 0", 'm'},
+        {"subject", q->subject, "instr(',' || m.subjects || ',', ',' || ? || ',') > 0", 'm'},
+        {"tag", q->tag, "EXISTS (SELECT 1 FROM tags t WHERE t.model_id = m.id AND t.tag = ?)", 'm'},
+        {"source", q->source, "m.source = ?", 'm'},
+        {"safety", q->safety, "f.safety = ?", 'f'},
+        {"host", q->host, "f.host = ?", 'f'},
     };
     size_t nf = sizeof filters / sizeof filters[0];
     for (size_t i = 0; i < nf; i++)
@@ -162,15 +164,43 @@ int ckpt_catalog_list(struct ckpt_catalog *c, const struct ckpt_query *q, int64_
             return ckpt_error_set(err, CKPT_E_ARG, "--sort: '%s' is not one of %s", f, valid);
         }
     }
+    /* A model is listed when one of its files passes the file filters (every model has a
+       file: a record is made for a file and forgotten whole). When neither a filter nor the
+       sort needs a model and its file side by side, the file filters are a semi-join
+       (m.id IN (SELECT model_id FROM files ...)), and with none there is no file side: a
+       model row is then read only once the model has passed its own filters, through their
+       index (models_kind_family covers kind, family, output and the name the order needs).
+       The join read a model row for every file that passed (at 1,000,000 records, --kind
+       --family --output touched 55,000 model rows for 4,537 results: 280 ms). A model with
+       files on several machines comes once per file from the join (first_of_each keeps one). */
+    int joined = strncmp(order, "f.", 2) == 0 || strstr(order, "f.ecosystem") != NULL;
+    int fileside = !q->include_missing;
+    for (size_t i = 0; i < nf; i++) {
+        if (filters[i].value && filters[i].on == 'x')
+            joined = 1;
+        if (filters[i].value && filters[i].on == 'f')
+            fileside = 1;
+    }
     struct ckpt_buf sql = {0};
-    ckpt_buf_puts(&sql, "SELECT m.id FROM models m JOIN files f ON f.model_id = m.id WHERE 1 = 1");
-    for (size_t i = 0; i < nf; i++)
-        if (filters[i].value)
-            ckpt_buf_printf(&sql, " AND %s", filters[i].sql);
-    if (q->min_rating > 0)
-        ckpt_buf_printf(&sql, " AND m.rating >= %d", q->min_rating);
-    if (!q->include_missing)
-        ckpt_buf_puts(&sql, " AND f.missing = 0");
+    ckpt_buf_puts(&sql, joined ? "SELECT m.id FROM models m JOIN files f ON f.model_id = m.id"
+                                 " WHERE 1 = 1"
+                               : "SELECT m.id FROM models m WHERE 1 = 1");
+    for (int side = 0; side < 2; side++) {
+        /* side 0: the model filters (every filter when joined), side 1: the file filters */
+        if (side == 1 && !joined && !fileside)
+            break;
+        if (side == 1 && !joined)
+            ckpt_buf_puts(&sql, " AND m.id IN (SELECT f.model_id FROM files f WHERE 1 = 1");
+        for (size_t i = 0; i < nf; i++)
+            if (filters[i].value && (joined ? side == 0 : (filters[i].on == 'f') == side))
+                ckpt_buf_printf(&sql, " AND %s", filters[i].sql);
+        if (side == 0 && q->min_rating > 0)
+            ckpt_buf_printf(&sql, " AND m.rating >= %d", q->min_rating);
+        if (side == 1 && !q->include_missing)
+            ckpt_buf_puts(&sql, " AND f.missing = 0");
+        if (side == 1 && !joined)
+            ckpt_buf_putc(&sql, ')');
+    }
     ckpt_buf_printf(&sql, " ORDER BY %s%s, lower(m.name), m.id", order, desc ? " DESC" : "");
     if (sql.oom) {
         ckpt_buf_free(&sql);
@@ -181,13 +211,14 @@ int ckpt_catalog_list(struct ckpt_catalog *c, const struct ckpt_query *q, int64_
     ckpt_buf_free(&sql);
     if (rc)
         return rc;
-    int k = 1;
-    for (size_t i = 0; i < nf; i++)
-        if (filters[i].value)
-            ckpt_st_bind_text(st, k++, filters[i].value);
+    int k = 1; /* the parameters in the order written: the model side's, then the file side's */
+    for (int side = 0; side < 2; side++)
+        for (size_t i = 0; i < nf; i++)
+            if (filters[i].value && (joined ? side == 0 : (filters[i].on == 'f') == side))
+                ckpt_st_bind_text(st, k++, filters[i].value);
     rc = collect(c, st, ids, n, err);
     ckpt_st_finalize(st);
-    if (!rc)
+    if (!rc && joined)
         rc = first_of_each(ids, n, err);
     return rc;
 }

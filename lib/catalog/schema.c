@@ -88,6 +88,14 @@ static const char *const migrations[] = {
     /* 8: a model named on the command line (`show NAME`, `lineage NAME`) is found by an index
        step, not a scan of every model (50 M instructions at 100,000 models) */
     "CREATE INDEX models_name ON models(name);\n",
+    /* 9: a model's kind and family beside its chosen fields (the values of its file shown
+       first; every file of a model holds the same content), under one index with output and
+       name: `list --kind K --family F --output O` is one range of that index, sorted by name
+       from the index (at 1,000,000 models the join of files and models read 55,000 model
+       rows for 4,537 results: 280 ms) */
+    "ALTER TABLE models ADD COLUMN kind TEXT;\n"
+    "ALTER TABLE models ADD COLUMN family TEXT;\n" CKPT_MODEL_KIND_FILL ";\n"
+    "CREATE INDEX models_kind_family ON models(kind, family, output, name);\n",
 };
 
 /* The same migrations for PostgreSQL, number for number (a new SQLite migration needs its
@@ -199,6 +207,11 @@ static const char *const pg_migrations[] = {
     "SELECT 1;\n",
     /* 8 */
     "CREATE INDEX models_name ON models(name);\n",
+    /* 9: the id too (SQLite's indexes hold the row id), so that the list is an index-only
+       scan: 4 ms for 4,537 rows at 1,000,000 models, against 228 ms through the table */
+    "ALTER TABLE models ADD COLUMN kind" T ";\n"
+    "ALTER TABLE models ADD COLUMN family" T ";\n" CKPT_MODEL_KIND_FILL ";\n"
+    "CREATE INDEX models_kind_family ON models(kind, family, output, name) INCLUDE (id);\n",
 };
 #undef T
 

@@ -94,4 +94,30 @@ golden "$g/forget.txt" "$(ck forget EasyNegative)"
 [ -e "$lib/embeddings/EasyNegative.txt" ] && ok forget-file || fail forget-file "sidecar touched"
 golden "$g/usage.txt" "$(ck set; ck scan; ck list --bogus; ck choose --output cubism)"
 "$CKPT_BIN" --db "$db3" list >/dev/null 2>&1; [ $? = 1 ] && ok no-db || fail no-db "missing catalog"
+
+# a model's kind follows its file: a checkpoint rewritten as a LoRA is listed as a LoRA after a
+# rescan (list filters on the model's copy of its file's kind and family)
+"$CKPT_BUILD/tools/mkfixture" --force -o "$lib/Stable-diffusion/pixarDream3D_v2.safetensors" --seed 99 \
+  --tensor lora_unet_down.lora_down.weight:F16:4,32 --meta ss_network_module=networks.lora >/dev/null
+"$CKPT_BIN" scan -q "$lib" 2>/dev/null
+names() { "$CKPT_BIN" --json list "$@" | $py -c 'import json,sys; print(" ".join(sorted(m["name"] for m in json.load(sys.stdin))))'; }
+case " $(names --kind lora) " in *" pixarDream3D_v2 "*) ok list-kind-follows ;;
+  *) fail list-kind-follows "a checkpoint rewritten as a LoRA is not listed by --kind lora" ;; esac
+case " $(names --kind checkpoint) " in *" pixarDream3D_v2 "*)
+  fail list-kind-old "a checkpoint rewritten as a LoRA is still listed by --kind checkpoint" ;;
+  *) ok list-kind-old ;; esac
+
+# the table shows the first 50 (and says so), --all every model, --limit N the first N; JSON all
+"$CKPT_BUILD/tools/catalog_gen" "$db2" 120 >/dev/null
+total=$("$CKPT_BIN" --db "$db2" --json list | $py -c 'import json,sys; print(len(json.load(sys.stdin)))')
+rows() { "$CKPT_BIN" --db "$db2" list "$@" 2>/dev/null | grep -c '^[0-9]' || true; }
+note=$("$CKPT_BIN" --db "$db2" list 2>&1 >/dev/null | grep -c "the first 50 of $total shown" || true)
+[ "$total" -gt 120 ] && [ "$(rows)" = 50 ] && [ "$note" = 1 ] && ok list-table-top ||
+  fail list-table-top "$total models: the table showed $(rows) rows, note $note"
+[ "$(rows --all)" = "$total" ] && [ "$(rows --limit 7)" = 7 ] && ok list-all-limit ||
+  fail list-all-limit "--all showed $(rows --all) of $total, --limit 7 $(rows --limit 7)"
+n=$("$CKPT_BIN" --db "$db2" --json list --limit 3 | $py -c 'import json,sys; print(len(json.load(sys.stdin)))')
+[ "$n" = 3 ] && ok list-limit-json || fail list-limit-json "--json --limit 3 gave $n"
+"$CKPT_BIN" --db "$db2" list --limit 0 >/dev/null 2>&1
+[ $? = 2 ] && ok list-limit-bad || fail list-limit-bad "--limit 0 was not refused with exit 2"
 finish

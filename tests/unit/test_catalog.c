@@ -180,8 +180,8 @@ static void migrates_v1(void **state)
     raw_exec(db, "INSERT INTO models(id, name, note, created_ns, updated_ns) VALUES(7,"
                  " 'oldModel', 'kept from version one', 1, 1);"
                  "INSERT INTO files(model_id, host, path, size, mtime_ns, dev, ino,"
-                 " sha256, scanned_ns) VALUES(7, 'testhost', '/x/oldModel.safetensors', 10,"
-                 " 1, 1, 1, 'ab12cd34ef', 1);");
+                 " sha256, kind, family, scanned_ns) VALUES(7, 'testhost',"
+                 " '/x/oldModel.safetensors', 10, 1, 1, 1, 'ab12cd34ef', 'lora', 'sdxl', 1);");
     db->ops->close(db);
     assert_true(ckpt_catalog_schema_current() >= 2);
     open_db(f);
@@ -194,6 +194,16 @@ static void migrates_v1(void **state)
     assert_int_equal(ckpt_catalog_search(f->c, "version one", &ids, &n, NULL), CKPT_OK);
     assert_int_equal(n, 1);
     assert_int_equal(ids[0], 7);
+    free(ids);
+    /* the model's kind and family (filters of `list`) come from its file (migration 9) */
+    struct ckpt_query lq = {.include_missing = 1, .kind = "lora", .family = "sdxl"};
+    assert_int_equal(ckpt_catalog_list(f->c, &lq, &ids, &n, NULL), CKPT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ids[0], 7);
+    free(ids);
+    lq.family = "sd1";
+    assert_int_equal(ckpt_catalog_list(f->c, &lq, &ids, &n, NULL), CKPT_OK);
+    assert_int_equal(n, 0);
     free(ids);
     /* a database from the future is refused, not damaged */
     ckpt_catalog_close(f->c);
