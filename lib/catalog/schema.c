@@ -96,6 +96,16 @@ static const char *const migrations[] = {
     "ALTER TABLE models ADD COLUMN kind TEXT;\n"
     "ALTER TABLE models ADD COLUMN family TEXT;\n" CKPT_MODEL_KIND_FILL ";\n"
     "CREATE INDEX models_kind_family ON models(kind, family, output, name);\n",
+    /* 10: prefix indexes for search words of 2 to 8 characters. FTS5 answers a prefix query
+       ("epic"*) by merging the lists of every matching term into one buffer before the first
+       row, so the cost followed how many models hold the word, not the 50 a table shows; with
+       an index for the word's length it is one list read in order, stopped at the limit. At
+       1,000,000 models `search epic dream` went from 44 to 19-30 ms of CPU, `search trained`
+       from 85 to 40 (the index is 4.5 times larger: 87 -> 391 MB there, about 4 MB at 10,000
+       models). Longer words (juggernaut) still merge, over the few terms that start so. */
+    "DROP TABLE model_fts;\n"
+    "CREATE VIRTUAL TABLE model_fts USING fts5(name, note, tags, trigger_words, description,\n"
+    "  metadata, tokenize = 'ckpt_words', prefix = '2 3 4 5 6 7 8');\n" CKPT_FTS_FILL ";\n",
 };
 
 /* The same migrations for PostgreSQL, number for number (a new SQLite migration needs its
@@ -212,6 +222,8 @@ static const char *const pg_migrations[] = {
     "ALTER TABLE models ADD COLUMN kind" T ";\n"
     "ALTER TABLE models ADD COLUMN family" T ";\n" CKPT_MODEL_KIND_FILL ";\n"
     "CREATE INDEX models_kind_family ON models(kind, family, output, name) INCLUDE (id);\n",
+    /* 10: SQLite's search prefix indexes; nothing here */
+    "SELECT 1;\n",
 };
 #undef T
 
