@@ -213,7 +213,7 @@ static const char *const pg_migrations[] = {
        guessed at half the rarest one's frequency, 2.5% of the rows, and the walk went through
        the whole table for a word that matches nothing: 0.4 s at 100,000; with 1000 the guess
        is ~0.02% and such a word is looked up in the index). The trigram document and its regexes
-       rechecked every candidate: 0.5-1 s at 100,000 records, 1-2.5 s at 1,000,000.
+       rechecked every candidate: 0.5-1 s at 100,000 records, 1.2-3.7 s at 1,000,000.
        ckpt_search_text: separators become one space, cut points 0x02 (lookarounds on ASCII
        letters and digits; a text with non-ASCII characters takes the slower form that also
        requires the whole word to be ASCII, as SQLite's tokenizer does), lower-cased with the
@@ -248,7 +248,8 @@ static const char *const pg_migrations[] = {
     "  c text := ckpt_search_text(doc);\n"
     "BEGIN\n"
     "  RETURN (coalesce((SELECT string_agg('''' || p || ''':' || i, ' ')\n"
-    "      FROM unnest(string_to_array(replace(c, E'\\x02', ' '), ' ')) WITH ORDINALITY AS u(p, i)\n"
+    "      FROM unnest(string_to_array(replace(c, E'\\x02', ' '), ' '))\n"
+    "        WITH ORDINALITY AS u(p, i)\n"
     "      WHERE octet_length(p) < 2047), '')\n"
     "    || ' ' || coalesce((SELECT string_agg('''' || E'\\x01' || w || '''', ' ')\n"
     "      FROM (SELECT replace(e, E'\\x02', '') AS w FROM unnest(string_to_array(c, ' ')) AS e\n"
