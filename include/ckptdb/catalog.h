@@ -253,9 +253,9 @@ int ckpt_catalog_list(struct ckpt_catalog *c, const struct ckpt_query *q, int64_
                       struct ckpt_error *err);
 /* Full-text search over names, paths, notes, tags, trigger words, descriptions and metadata
  * (SQLite: FTS5 with the ckpt_words tokenizer, which also cuts names into their words,
- * "EpicRealism" -> epic, realism; PostgreSQL: pg_trgm). Every word required, each matched as
- * the start of a word. Best matches first: the models whose name or path holds every word, then
- * the others, each group in catalogue (id) order. */
+ * "EpicRealism" -> epic, realism; PostgreSQL: GIN-indexed tsvectors of the same words). Every
+ * word required, each matched as the start of a word. Best matches first: the models whose name
+ * or path holds every word, then the others, each group in catalogue (id) order. */
 int ckpt_catalog_search(struct ckpt_catalog *c, const char *text, int64_t **ids, size_t *n,
                         struct ckpt_error *err);
 /* The same, the first limit matches only (0: all); the cost follows the limit. */

@@ -882,13 +882,14 @@ static const char *const pg_sql[CKPT_SQL_COUNT_] = {
     [CKPT_SQL_RESET_ID] = ("SELECT setval(pg_get_serial_sequence('%s', 'id'),"
                            " coalesce((SELECT max(id) FROM %s), 0) + 1, false)"),
     [CKPT_SQL_FOR_UPDATE] = " FOR UPDATE",
-    /* the search rows in bulk: the trigram index is dropped and built again over the filled
-       table (built at once it takes a fraction of the time its row-by-row upkeep does; the
-       definition is migration 2's), the documents are gathered by joins with the native
+    /* the search rows in bulk: the word indexes are dropped and built again over the filled
+       table (built at once they take a fraction of the time their row-by-row upkeep does; the
+       definitions are migration 11's), the documents are gathered by joins with the native
        string_agg instead of a correlated group_concat per model */
     [CKPT_SQL_FTS_REBUILD] =
         "SET LOCAL maintenance_work_mem = '256MB';\n"
-        "DROP INDEX model_fts_doc;\n"
+        "DROP INDEX model_fts_name_words;\n"
+        "DROP INDEX model_fts_words;\n"
         "DELETE FROM model_fts;\n"
         "INSERT INTO model_fts(rowid, name, note, tags, trigger_words, description, metadata)\n"
         "  SELECT m.id, m.name || ' ' || coalesce(f.paths, ''), m.note, t.tags,\n"
@@ -900,7 +901,10 @@ static const char *const pg_sql[CKPT_SQL_COUNT_] = {
         "    FROM files GROUP BY model_id) f ON f.model_id = m.id\n"
         "  LEFT JOIN (SELECT model_id, string_agg(tag, ' ' ORDER BY tag) AS tags FROM tags\n"
         "    GROUP BY model_id) t ON t.model_id = m.id;\n"
-        "CREATE INDEX model_fts_doc ON model_fts USING gin (doc gin_trgm_ops)",
+        "CREATE INDEX model_fts_name_words ON model_fts USING gin (name_words);\n"
+        "CREATE INDEX model_fts_words ON model_fts USING gin (words);\n"
+        /* search's plan (walk rowid order or take the index) follows the words' statistics */
+        "ANALYZE model_fts",
     /* ids for new models taken ahead from the identity's sequence, so that inserting a model
        needs no answer and can go down the pipeline (an id taken and not used is a gap) */
     [CKPT_SQL_NEW_IDS] = "SELECT nextval(pg_get_serial_sequence('models', 'id'))"

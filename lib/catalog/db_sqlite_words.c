@@ -14,13 +14,15 @@
  * one list per token that starts with the word: three quarters of a search's time over 100,000
  * records. Pieces are a small vocabulary, so a prefix expands to a few tokens.
  *
- * SQLite-specific (the PostgreSQL store searches with pg_trgm), so it lives with the SQLite
- * backend; ckpt_db_sqlite_words_register is called for every connection db_sqlite.c opens. */
+ * SQLite-specific, so it lives with the SQLite backend (the cut rule itself is words.c's, which
+ * PostgreSQL's search queries share; its index makes the same words: schema.c migration 11);
+ * ckpt_db_sqlite_words_register is called for every connection db_sqlite.c opens. */
 #include <string.h>
 
 #include <sqlite3.h>
 
 #include "catalog/db_sqlite_words.h"
+#include "catalog/words.h"
 #include "ckptdb/buf.h"
 
 struct words_tok {
@@ -36,39 +38,6 @@ struct words_call {
     int whole_query;       /* a query word marked as a whole token: its tokens concatenated */
     struct ckpt_buf whole; /* into here */
 };
-
-static int is_lo(char c)
-{
-    return c >= 'a' && c <= 'z';
-}
-static int is_up(char c)
-{
-    return c >= 'A' && c <= 'Z';
-}
-static int is_dig(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* a piece starts at i (0 < i < n) of the original ASCII token s: where letters meet digits;
-   before a capital that starts a capitalised word ("DreamShaper", "epiCRealism" -> epic,
-   realism); before a run of capitals that ends the letters ("JuggernautXL") */
-static int cut_before(const char *s, int n, int i)
-{
-    char a = s[i - 1], b = s[i];
-    if (is_dig(a) != is_dig(b))
-        return 1;
-    if (!is_up(b) || !(is_lo(a) || is_up(a)))
-        return 0;
-    if (i + 1 < n && is_lo(s[i + 1]))
-        return 1; /* b starts a capitalised word */
-    if (!is_lo(a))
-        return 0;
-    int j = i;
-    while (j < n && is_up(s[j]))
-        j++;
-    return j - i >= 2 && (j == n || !is_lo(s[j])); /* an all-capitals word */
-}
 
 /* the whole token as the index keeps it beside its pieces: WHOLE_MARK + the folded token, so
    that a prefix query on pieces never expands over whole tokens */
@@ -97,12 +66,12 @@ static int on_token(void *user, int tflags, const char *tok, int n, int start, i
         ascii = (unsigned char)s[i] < 0x80;
     int cuts = 0;
     for (int i = 1; ascii && i < n; i++)
-        cuts += cut_before(s, n, i);
+        cuts += ckpt_words_cut_before(s, n, i);
     if (!cuts)
         return w->token(w->ctx, tflags, tok, n, start, end);
     int from = 0, first = 1, rc = SQLITE_OK;
     for (int i = 1; i <= n && rc == SQLITE_OK; i++) {
-        if (i < n && !cut_before(s, n, i))
+        if (i < n && !ckpt_words_cut_before(s, n, i))
             continue;
         rc = w->token(w->ctx, first ? tflags : 0, tok + from, i - from, start + from, start + i);
         if (first && rc == SQLITE_OK && !w->query)

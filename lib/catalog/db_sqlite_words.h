@@ -5,9 +5,6 @@
 
 #include <sqlite3.h>
 
-/* the first byte of an indexed whole token, and of a query word asking for one */
-#define CKPT_WORDS_WHOLE_MARK '\x01'
-
 /* an SQLite result code */
 int ckpt_db_sqlite_words_register(sqlite3 *db);
 

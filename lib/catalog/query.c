@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "catalog/internal.h"
+#include "catalog/words.h"
 #include "ckptdb/buf.h"
 
 static const struct {
@@ -269,18 +270,95 @@ static void fts5_word(void *u, const char *w, size_t len)
     ckpt_buf_putc(m, ')');
 }
 
-/* PostgreSQL: a regular expression matching the word, lower-cased, at the start of a word of
-   the document (words as FTS5's unicode61 tokenizer with '_' as a word character splits them);
-   every character but letters and digits escaped. Words separated by NUL in the buffer. */
-static void regex_word(void *u, const char *w, size_t len)
+/* A piece or whole word as a tsquery lexeme: quoted, a quote doubled and a backslash escaped
+   (the tokenizing leaves neither in a piece; the quoting holds whatever a piece holds) */
+static void tsq_lexeme(struct ckpt_buf *m, const char *mark, const char *p, size_t len)
+{
+    ckpt_buf_putc(m, '\'');
+    ckpt_buf_puts(m, mark);
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] == '\'' || p[i] == '\\')
+            ckpt_buf_putc(m, p[i] == '\'' ? '\'' : '\\');
+        ckpt_buf_putc(m, (char)tolower((unsigned char)p[i]));
+    }
+    ckpt_buf_putc(m, '\'');
+}
+
+static int is_word_char(unsigned char ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+/* PostgreSQL: each word is a tsquery asking for what fts5_word's FTS5 query asks for in the
+   words PostgreSQL's index holds (schema.c migration 11): its pieces in a row, the last as a
+   prefix, or its whole lower-cased form marked with CKPT_WORDS_WHOLE_MARK exactly. An ASCII
+   word is made here ('q' + tsquery text, cast by the server): the server then plans with the
+   query as a constant and nothing to evaluate. A word with other bytes (lower-cased by the
+   database's collation), no piece, a piece over tsvector's 2047 bytes or more than
+   CKPT_WORDS_MAX_PIECES pieces (a phrase that long is nested as deep: the server's stack
+   limit) goes to the server's ckpt_word_query as typed ('w' + word; the same rules, NULL: no
+   match, for the last three). Words separated by NUL in the buffer. */
+static void pg_word(void *u, const char *w, size_t len)
 {
     struct ckpt_buf *m = u;
-    ckpt_buf_puts(m, "(^|[^[:alnum:]_])");
+    int ascii = 1, pieces = 0, too_long = 0;
+    size_t whole = 0, from = 0;
     for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)tolower((unsigned char)w[i]);
-        if (!isalnum(ch) && ch < 0x80)
-            ckpt_buf_putc(m, '\\');
-        ckpt_buf_putc(m, (char)ch);
+        unsigned char ch = (unsigned char)w[i];
+        ascii = ascii && ch < 0x80;
+        if (is_word_char(ch)) {
+            whole++;
+            if (i + 1 == len || !is_word_char((unsigned char)w[i + 1]))
+                too_long = too_long || i + 1 - from >= 2047;
+        } else {
+            from = i + 1;
+        }
+        pieces += is_word_char(ch) && (i == 0 || !is_word_char((unsigned char)w[i - 1]));
+    }
+    for (size_t i = 0; ascii && i < len;) { /* count the pieces: the tokens' cuts added */
+        size_t n = 0;
+        while (i + n < len && is_word_char((unsigned char)w[i + n]))
+            n++;
+        for (size_t k = 1; k < n && !too_long; k++)
+            pieces += ckpt_words_cut_before(w + i, (int)n, (int)k);
+        i += n ? n : 1;
+    }
+    if (!ascii || !pieces || too_long || pieces > CKPT_WORDS_MAX_PIECES) {
+        ckpt_buf_putc(m, 'w');
+        ckpt_buf_put(m, w, len);
+        ckpt_buf_putc(m, 0);
+        return;
+    }
+    ckpt_buf_puts(m, "q(");
+    int first = 1;
+    for (size_t i = 0; i < len;) {
+        if (!is_word_char((unsigned char)w[i])) {
+            i++;
+            continue;
+        }
+        size_t n = 0;
+        while (i + n < len && is_word_char((unsigned char)w[i + n]))
+            n++;
+        size_t p0 = 0;
+        for (size_t k = 1; k <= n; k++) {
+            if (k < n && !ckpt_words_cut_before(w + i, (int)n, (int)k))
+                continue;
+            if (!first)
+                ckpt_buf_puts(m, " <-> ");
+            tsq_lexeme(m, "", w + i + p0, k - p0);
+            first = 0;
+            p0 = k;
+        }
+        i += n;
+    }
+    ckpt_buf_puts(m, ":*)");
+    if (whole < 256) {
+        ckpt_buf_puts(m, " | '");
+        ckpt_buf_putc(m, CKPT_WORDS_WHOLE_MARK);
+        for (size_t i = 0; i < len; i++)
+            if (is_word_char((unsigned char)w[i]))
+                ckpt_buf_putc(m, (char)tolower((unsigned char)w[i]));
+        ckpt_buf_putc(m, '\'');
     }
     ckpt_buf_putc(m, 0);
 }
@@ -291,9 +369,26 @@ static int cmp_i64(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
+/* the tsqueries q[0..n) ANDed, nested in halves */
+static void tsq_and(struct ckpt_buf *b, const char **q, size_t n)
+{
+    ckpt_buf_putc(b, '(');
+    if (n == 1) {
+        ckpt_buf_puts(b, q[0]);
+    } else {
+        tsq_and(b, q, n / 2);
+        ckpt_buf_puts(b, " & ");
+        tsq_and(b, q + n / 2, n - n / 2);
+    }
+    ckpt_buf_putc(b, ')');
+}
+
 /* One tier of a search, in catalogue (id) order, at most limit ids (0: all): every word
    matched anywhere, or (name_only) in the name or path. SQLite: one FTS5 MATCH of the prepared
-   expression m; PostgreSQL: one anchored regex per word (m holds them NUL-separated). */
+   expression m; PostgreSQL: the tsvector of every column or of the name matched against the
+   words' queries ANDed (m holds the words NUL-separated). With a limit the planner may walk
+   rowid order and stop at the limit (dense matches) or take the GIN index and sort (rare
+   ones); it knows which from the columns' statistics. */
 static int search_tier(struct ckpt_catalog *c, const struct ckpt_buf *m, size_t nw, int name_only,
                        size_t limit, int64_t **ids, size_t *n, struct ckpt_error *err)
 {
@@ -306,12 +401,29 @@ static int search_tier(struct ckpt_catalog *c, const struct ckpt_buf *m, size_t 
         else
             ckpt_buf_puts(&expr, (const char *)m->data);
     } else {
-        ckpt_buf_puts(&sql, "SELECT rowid FROM model_fts WHERE doc ~ ?1");
-        for (size_t i = 1; i < nw; i++)
-            ckpt_buf_printf(&sql, " AND doc ~ ?%zu", i + 1);
-        for (size_t i = 0; name_only && i < nw; i++)
-            ckpt_buf_printf(&sql, " AND lower(coalesce(name, '')) ~ ?%zu", i + 1);
+        /* the words made here ANDed into one tsquery, as a balanced tree (a chain of 5,000
+           words nested as deep exceeded the server's stack limit), the others one condition
+           each */
+        const char *col = name_only ? "name_words" : "words";
+        const char **qw = calloc(nw ? nw : 1, sizeof *qw);
+        size_t nq = 0, k = 1;
+        const char *w = (const char *)m->data;
+        for (size_t i = 0; qw && i < nw; i++, w += strlen(w) + 1)
+            if (*w == 'q')
+                qw[nq++] = w + 1;
+        if (!qw)
+            sql.oom = 1;
+        ckpt_buf_puts(&sql, "SELECT rowid FROM model_fts WHERE TRUE");
+        if (nq) {
+            ckpt_buf_printf(&sql, " AND %s @@ CAST(?%zu AS tsquery)", col, k++);
+            tsq_and(&expr, qw, nq);
+        }
+        w = (const char *)m->data;
+        for (size_t i = 0; i < nw; i++, w += strlen(w) + 1)
+            if (*w == 'w')
+                ckpt_buf_printf(&sql, " AND %s @@ ckpt_word_query(?%zu)", col, k++);
         ckpt_buf_puts(&sql, " ORDER BY rowid");
+        free(qw);
     }
     if (limit)
         ckpt_buf_printf(&sql, " LIMIT %zu", limit);
@@ -321,11 +433,13 @@ static int search_tier(struct ckpt_catalog *c, const struct ckpt_buf *m, size_t 
     if (!rc && !pg) {
         ckpt_st_bind_text(st, 1, ckpt_buf_cstr(&expr));
     } else if (!rc) {
+        int k = 1;
+        if (expr.len)
+            ckpt_st_bind_text(st, k++, ckpt_buf_cstr(&expr));
         const char *w = (const char *)m->data;
-        for (size_t i = 0; i < nw; i++) {
-            ckpt_st_bind_text(st, (int)i + 1, w);
-            w += strlen(w) + 1;
-        }
+        for (size_t i = 0; i < nw; i++, w += strlen(w) + 1)
+            if (*w == 'w')
+                ckpt_st_bind_text(st, k++, w + 1);
     }
     if (!rc)
         rc = collect(c, st, ids, n, err);
@@ -343,7 +457,7 @@ int ckpt_catalog_search_top(struct ckpt_catalog *c, const char *text, size_t lim
     *ids = NULL;
     *n = 0;
     int pg = ckpt_cat_is_pg(c);
-    size_t nw = words(text, pg ? regex_word : fts5_word, &m);
+    size_t nw = words(text, pg ? pg_word : fts5_word, &m);
     if (!pg)
         ckpt_buf_putc(&m, 0);
     if (!nw || m.oom) {

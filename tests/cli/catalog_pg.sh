@@ -207,6 +207,24 @@ cmp -s "$work/e1.json" "$work/e2.json" && ok copy-export || fail copy-export "ex
 [ "$("$CKPT_BIN" --db "$base/copy" search great hand --json | jq length)" = 1 ] &&
   [ "$("$CKPT_BIN" --db "$back" search great hand --json | jq length)" = 1 ] &&
   ok copy-search || fail copy-search "search index not rebuilt"
+# both stores index the same words (names cut at capitals and digits, whole words marked): every
+# search returns the same ids in the same order; the words come from the catalog's own names
+# (whole, a prefix, a lower-cased piece), plus phrases, punctuation and hostile texts
+qs=("great hand" "safetensors" "mix" "v5" "xl" "lora" "anime mix" "realistic-vision" "RealisticVision"
+  "vision_v5" "zzz" "it's" "a:* | b" "'" "(v5" "\\" "anime -mix" "lora & mix")
+while IFS= read -r nm; do
+  piece=$(printf '%s' "$nm" | sed 's/\([a-z]\)\([A-Z0-9]\).*/\1/' | tr 'A-Z' 'a-z')
+  qs+=("$nm" "${nm:0:4}" "$piece")
+done < <("$CKPT_BIN" --db "$orig" list --json | jq -r '.[].name' | head -25)
+differ="" found=0
+for q in "${qs[@]}"; do
+  a=$("$CKPT_BIN" --db "$orig" search "$q" --json 2>&1 | jq -c '[.[].id]' 2>&1)
+  b=$("$CKPT_BIN" --db "$base/copy" search "$q" --json 2>&1 | jq -c '[.[].id]' 2>&1)
+  [ "$a" = "$b" ] || differ="$differ [$q: SQLite $a PostgreSQL $b]"
+  [ "$a" != "[]" ] && found=$((found + 1))
+done
+[ -z "$differ" ] && [ "$found" -ge 20 ] && ok search-same-ids ||
+  fail search-same-ids "${#qs[@]} searches, $found found something; differ:$differ"
 "$CKPT_BIN" db copy --from "$orig" --to "$base/copy" >/dev/null 2>&1; rc=$?
 [ "$rc" = 2 ] && ok copy-refuses-nonempty || fail copy-refuses-nonempty "exit $rc"
 # the journal came along: the applied run is undone from the PostgreSQL copy
