@@ -687,10 +687,29 @@ static const char *pg_errmsg(struct ckpt_db *db)
     return PGD(db)->msg[0] ? PGD(db)->msg : "unknown error";
 }
 
+static int pg_in_txn(struct ckpt_db *db);
+
 static int pg_version(struct ckpt_db *db)
 {
     settle(PGD(db));
-    PGresult *r = PQexec(PGD(db)->conn, "SELECT to_regclass('ckpt_schema') IS NOT NULL");
+    PGresult *r;
+    if (!pg_in_txn(db)) {
+        /* one statement (each costs a fresh server process its catalog lookups: 2 ms for
+           to_regclass alone); a catalog not made yet has no table, which fails. Inside a
+           transaction (the migrations' check under their lock) a failure would abort it: the
+           two statements below. */
+        r = PQexec(PGD(db)->conn, "SELECT coalesce(max(v), 0) FROM ckpt_schema");
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        int v = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
+                    ? atoi(PQgetvalue(r, 0, 0))
+                : state && strcmp(state, "42P01") == 0 ? 0 /* undefined_table */
+                                                       : -1;
+        if (v < 0)
+            fail(PGD(db), r);
+        PQclear(r);
+        return v;
+    }
+    r = PQexec(PGD(db)->conn, "SELECT to_regclass('ckpt_schema') IS NOT NULL");
     int have = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
                strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     int ok = PQresultStatus(r) == PGRES_TUPLES_OK;

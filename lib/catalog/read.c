@@ -262,15 +262,21 @@ static int cmp_model(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-/* "SELECT ... WHERE m.id IN (?1, ..., ?BATCH)" and its suggestion/parent siblings */
-static char *batch_sql(const char *head, const char *tail)
+/* "SELECT ... WHERE m.id IN (?1, ..., ?BATCH)" and its suggestion/parent siblings; on
+   PostgreSQL "= ANY(CAST(? AS BIGINT[]))", the ids one array parameter: the server bound 256
+   parameters in 2.5 ms (cold, as every command's connection is) */
+static char *batch_sql(const char *head, const char *tail, int pg)
 {
     struct ckpt_buf b = {0};
     ckpt_buf_puts(&b, head);
-    ckpt_buf_puts(&b, " IN (");
-    for (int i = 1; i <= BATCH; i++)
-        ckpt_buf_puts(&b, i > 1 ? ",?" : "?"); /* "?NNN" would cost SQLite a name lookup each */
-    ckpt_buf_putc(&b, ')');
+    if (pg) {
+        ckpt_buf_puts(&b, " = ANY(CAST(? AS BIGINT[]))");
+    } else {
+        ckpt_buf_puts(&b, " IN (");
+        for (int i = 1; i <= BATCH; i++)
+            ckpt_buf_puts(&b, i > 1 ? ",?" : "?"); /* "?NNN": a name lookup each in SQLite */
+        ckpt_buf_putc(&b, ')');
+    }
     ckpt_buf_puts(&b, tail);
     if (b.oom) {
         ckpt_buf_free(&b);
@@ -289,17 +295,18 @@ enum { ST_BRIEF = 2 + N_EXTRAS, ST_BRIEF_SUGG };
 static int batch_stmt(struct ckpt_catalog *c, size_t k, const int64_t *ids, size_t n,
                       struct ckpt_st **st, struct ckpt_error *err)
 {
+    int pg = ckpt_cat_is_pg(c);
     if (!c->st_batch[k]) {
         char *sql =
             k == 0
                 ? batch_sql("SELECT " COLS_HEAD COLS_NO_DETAIL COLS_TAIL FROM_FILES " WHERE m.id",
-                            ORDER_FILES)
+                            ORDER_FILES, pg)
             : k == 1 ? batch_sql("SELECT " COLS_HEAD COLS_DETAIL COLS_TAIL FROM_FILES " WHERE m.id",
-                                 ORDER_FILES)
-            : k == ST_BRIEF
-                ? batch_sql("SELECT " COLS_BRIEF COLS_TAIL FROM_FILES " WHERE m.id", ORDER_FILES)
-            : k == ST_BRIEF_SUGG ? batch_sql(SQL_SUGG, SQL_SUGG_BRIEF_ORDER)
-                                 : batch_sql(extras[k - 2].head, extras[k - 2].order);
+                                 ORDER_FILES, pg)
+            : k == ST_BRIEF ? batch_sql("SELECT " COLS_BRIEF COLS_TAIL FROM_FILES " WHERE m.id",
+                                        ORDER_FILES, pg)
+            : k == ST_BRIEF_SUGG ? batch_sql(SQL_SUGG, SQL_SUGG_BRIEF_ORDER, pg)
+                                 : batch_sql(extras[k - 2].head, extras[k - 2].order, pg);
         if (!sql)
             return ckpt_error_set(err, CKPT_E_NOMEM, "out of memory");
         int rc = ckpt_cat_prepare(c, sql, &c->st_batch[k], err);
@@ -309,12 +316,23 @@ static int batch_stmt(struct ckpt_catalog *c, size_t k, const int64_t *ids, size
     }
     struct ckpt_st *q = c->st_batch[k];
     ckpt_st_reset(q); /* keeps the last batch's values: every parameter is bound again */
-    for (size_t i = 0; i < n; i++)
-        ckpt_st_bind_i64(q, (int)i + 1, ids[i]);
-    for (size_t i = n; i < BATCH; i++)
-        ckpt_st_bind_null(q, (int)i + 1);
+    if (pg) {
+        char arr[BATCH * 21 + 3]; /* "{id,...}": 20 digits and a comma each */
+        size_t o = 0;
+        arr[o++] = '{';
+        for (size_t i = 0; i < n; i++)
+            o += (size_t)snprintf(arr + o, sizeof arr - o, "%s%lld", i ? "," : "",
+                                  (long long)ids[i]);
+        snprintf(arr + o, sizeof arr - o, "}");
+        ckpt_st_bind_text(q, 1, arr);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            ckpt_st_bind_i64(q, (int)i + 1, ids[i]);
+        for (size_t i = n; i < BATCH; i++)
+            ckpt_st_bind_null(q, (int)i + 1);
+    }
     if (k >= 2 && k < ST_BRIEF && extras[k - 2].host)
-        ckpt_st_bind_text(q, BATCH + 1, ckpt_catalog_host());
+        ckpt_st_bind_text(q, pg ? 2 : BATCH + 1, ckpt_catalog_host());
     *st = q;
     return CKPT_OK;
 }
