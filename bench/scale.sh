@@ -6,7 +6,7 @@
 #  1. N (default 1,000,000) generated model records (tools/catalog_gen: real-looking names,
 #     kinds, families, chosen values for about half, metadata words, suggestions) in SQLite,
 #     copied to PostgreSQL with `ckptdb db copy`; list with three filters and search on each
-#     (target: < 50 ms)
+#     (target: < 50 ms), directly and, when Debian's pgbouncer is installed, through it
 #  2. a first scan with hashing of F (default 2,000) small model files into PostgreSQL over the
 #     socket vs into SQLite (target: <= 1.3x), each into a new catalog whose tables exist, and a
 #     rescan of them unchanged
@@ -68,6 +68,18 @@ pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 echo "PostgreSQL connection floor (psql -c 'SELECT 1'):" \
   "$(best "$pgbin/psql" -X -q -h "$pg" -U ckpt -d big -c "SELECT 1")"
 echo "process start (ckptdb --version): $(best "$bin" --version)"
+# the same commands through a connection pooler (pgbouncer, session mode): the client still
+# connects per command, but to a pooler that hands it a server process already running with its
+# caches warm, so the server's per-connection start-up leaves the floor
+if pool=$(bash "$cl" pooler "$pg" big 2>"$tmp/pool.err"); then
+  echo "through pgbouncer (session mode): list --kind --family --output:" \
+    "$(best "$bin" --db "$pool" list --kind checkpoint --family sdxl --output anime);" \
+    "search 'epic dream': $(best "$bin" --db "$pool" search epic dream);" \
+    "search 'juggernaut': $(best "$bin" --db "$pool" search juggernaut);" \
+    "floor (psql -c 'SELECT 1'): $(best "$pgbin/psql" -X -q -h "$pg/pgb" -p 6432 -U ckpt -d big -c "SELECT 1")"
+else
+  echo "through pgbouncer: skipped ($(head -1 "$tmp/pool.err"))"
+fi
 
 echo "== 2. scan of $f files into each store" >&2
 mkdir -p "$tmp/lib"

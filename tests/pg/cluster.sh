@@ -54,12 +54,41 @@ psql)
   shift 2
   "$bin/psql" -X -q -h "$dir" -U ckpt "$@"
   ;;
+pooler)
+  # `cluster.sh pooler DIR NAME`: pgbouncer (Debian's pgbouncer, for bench/scale.sh only) in
+  # session mode on a unix socket in DIR/pgb, port 6432, in front of database NAME; prints its
+  # URL. The server process and its caches outlive each client's connection, which is what a
+  # studio running many short commands against one server would set up. Exit 77 without it.
+  command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] ||
+    { echo "cluster.sh: pgbouncer is not installed (apt-get install pgbouncer)" >&2; exit 77; }
+  pgb=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
+  mkdir -p "$dir/pgb"
+  cat >"$dir/pgb/pgb.ini" <<EOF_INI
+[databases]
+$3 = host=$dir dbname=$3 user=ckpt
+[pgbouncer]
+listen_addr =
+unix_socket_dir = $dir/pgb
+listen_port = 6432
+auth_type = trust
+auth_file = $dir/pgb/users.txt
+pool_mode = session
+server_reset_query = DISCARD ALL
+logfile = $dir/pgb/pgb.log
+pidfile = $dir/pgb/pgb.pid
+EOF_INI
+  echo '"ckpt" ""' >"$dir/pgb/users.txt"
+  [ "$(id -u)" = 0 ] && chown -R postgres "$dir/pgb"
+  as_owner "$pgb" -d "$dir/pgb/pgb.ini" >/dev/null || { cat "$dir/pgb/pgb.log" >&2; exit 1; }
+  printf 'postgresql://ckpt@%s:6432/%s\n' "$(printf '%s' "$dir/pgb" | sed 's#/#%2F#g')" "$3"
+  ;;
 stop)
+  [ -f "$dir/pgb/pgb.pid" ] && kill "$(cat "$dir/pgb/pgb.pid")" 2>/dev/null || true
   if [ -f "$dir/data/postmaster.pid" ]; then
     as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
   fi
   rm -rf "$dir"
   ;;
 *)
-  echo "usage: cluster.sh start|createdb|clone|password|psql|stop DIR [NAME...]" >&2; exit 2 ;;
+  echo "usage: cluster.sh start|createdb|clone|password|psql|pooler|stop DIR [NAME...]" >&2; exit 2 ;;
 esac
