@@ -14,7 +14,8 @@ bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 as_owner() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
-url() { printf 'postgresql://ckpt@%s' "$(printf '%s' "$dir" | sed 's#/#%2F#g')"; }
+# url [SOCKETDIR]: the base URL of the server whose socket is in SOCKETDIR (default DIR)
+url() { printf 'postgresql://ckpt@%s' "$(printf '%s' "${1:-$dir}" | sed 's#/#%2F#g')"; }
 case $cmd in
 start)
   mkdir -p "$dir"
@@ -59,9 +60,8 @@ pooler)
   # session mode on a unix socket in DIR/pgb, port 6432, in front of database NAME; prints its
   # URL. The server process and its caches outlive each client's connection, which is what a
   # studio running many short commands against one server would set up. Exit 77 without it.
-  command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] ||
-    { echo "cluster.sh: pgbouncer is not installed (apt-get install pgbouncer)" >&2; exit 77; }
   pgb=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
+  [ -x "$pgb" ] || { echo "cluster.sh: pgbouncer is not installed (apt-get install pgbouncer)" >&2; exit 77; }
   mkdir -p "$dir/pgb"
   cat >"$dir/pgb/pgb.ini" <<EOF_INI
 [databases]
@@ -80,7 +80,7 @@ EOF_INI
   echo '"ckpt" ""' >"$dir/pgb/users.txt"
   [ "$(id -u)" = 0 ] && chown -R postgres "$dir/pgb"
   as_owner "$pgb" -d "$dir/pgb/pgb.ini" >/dev/null || { cat "$dir/pgb/pgb.log" >&2; exit 1; }
-  printf 'postgresql://ckpt@%s:6432/%s\n' "$(printf '%s' "$dir/pgb" | sed 's#/#%2F#g')" "$3"
+  url "$dir/pgb"; echo ":6432/$3"
   ;;
 stop)
   [ -f "$dir/pgb/pgb.pid" ] && kill "$(cat "$dir/pgb/pgb.pid")" 2>/dev/null || true
