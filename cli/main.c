@@ -8,6 +8,18 @@
 
 #include "cli.h"
 
+/* Sanitizer builds end through exit(): LeakSanitizer checks for leaks there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CKPT_EXIT_CLEANLY 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CKPT_EXIT_CLEANLY 1
+#endif
+#endif
+#ifndef CKPT_EXIT_CLEANLY
+#define CKPT_EXIT_CLEANLY 0
+#endif
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
@@ -186,5 +198,13 @@ int main(int argc, char **argv)
     free(args);
     if (fflush(stdout) != 0 && rc == EXIT_OK)
         rc = EXIT_INPUT;
+    /* Every command has closed what it opened (catalog, written files renamed into place) by
+       now; what exit() would still do is run the destructors of every shared library loaded,
+       and a PostgreSQL catalog's libpq brings about 25 (TLS, GSSAPI, LDAP, GnuTLS): measured
+       4 ms of a 57 ms `list` on the 2-core test VM. Flush every stream and end here. */
+    if (!CKPT_EXIT_CLEANLY) {
+        fflush(NULL);
+        _exit(rc);
+    }
     return rc;
 }

@@ -26,7 +26,8 @@
 struct pend {
     struct pg_st *owner;
     int sync;
-    int prep; /* 1 + the slot of a statement being prepared on the server (see below) */
+    int prep;   /* 1 + the slot of a statement being prepared on the server (see below) */
+    int commit; /* a COMMIT: its answer tells whether the transaction was rolled back */
 };
 
 /* Statements sent down the pipeline are prepared on the server once per connection (by text
@@ -47,9 +48,13 @@ struct pg_db {
     int piped;  /* libpq is in pipeline mode */
     int synced; /* a sync follows the last statement sent */
     int perr;   /* the first failure read from the pipeline (CKPT_DB_E*), 0 if none */
+    int rolled; /* a COMMIT read from the pipeline answered ROLLBACK */
     struct pend *q;
     size_t qhead, qn, qcap; /* entries qhead .. qn-1 are pending */
     struct prep prep[N_PREP];
+    /* the session's settings, sent with the first statement (the schema version's) rather
+       than in a round trip of their own; NULL once sent */
+    const char *setup;
     /* the URL's passwords (the user part's, a password= parameter's) as written and
        percent-decoded: scrubbed from every message (libpq quotes a malformed URL or token
        whole) */
@@ -237,7 +242,7 @@ static int fail(struct pg_db *d, PGresult *res)
  * transaction is aborted: the first failure is kept (perr) and returned by the next step or
  * exec, so the caller rolls back as if the failing statement had been run on its own. */
 
-static int q_push(struct pg_db *d, struct pg_st *owner, int sync, int prep)
+static int q_push(struct pg_db *d, struct pg_st *owner, int sync, int prep, int commit)
 {
     if (d->qhead == d->qn)
         d->qhead = d->qn = 0;
@@ -249,7 +254,7 @@ static int q_push(struct pg_db *d, struct pg_st *owner, int sync, int prep)
         d->q = nq;
         d->qcap = nc;
     }
-    d->q[d->qn++] = (struct pend){owner, sync, prep};
+    d->q[d->qn++] = (struct pend){owner, sync, prep, commit};
     return 0;
 }
 
@@ -295,6 +300,8 @@ static void q_read(struct pg_db *d)
     int ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
     if (!ok && s != PGRES_PIPELINE_ABORTED && !d->perr)
         d->perr = fail(d, r);
+    if (ok && e.commit && strcmp(PQcmdStatus(r), "ROLLBACK") == 0)
+        d->rolled = 1;
     if (e.prep && !ok) {
         /* not prepared after all: the slot is free again */
         struct prep *p = &d->prep[e.prep - 1];
@@ -326,7 +333,7 @@ static int q_sync(struct pg_db *d)
 {
     if (d->synced || d->qhead == d->qn)
         return 0;
-    if (PQpipelineSync(d->conn) != 1 || q_push(d, NULL, 1, 0)) {
+    if (PQpipelineSync(d->conn) != 1 || q_push(d, NULL, 1, 0, 0)) {
         q_broken(d);
         return -1;
     }
@@ -351,9 +358,14 @@ static int settle(struct pg_db *d)
 }
 
 /* Send st's statement down the pipeline (owner: whether st reads the answer). */
+static int run_setup(struct pg_db *d);
+
 static int q_send(struct pg_db *d, struct pg_st *st, int owner)
 {
     if (!d->piped) {
+        int rc = run_setup(d);
+        if (rc)
+            return rc;
         if (PQenterPipelineMode(d->conn) != 1)
             return fail(d, NULL);
         d->piped = 1;
@@ -390,7 +402,7 @@ static int q_send(struct pg_db *d, struct pg_st *st, int owner)
     snprintf(name, sizeof name, "ckpt_p%d", slot);
     int sent;
     if (fresh && (PQsendPrepare(d->conn, name, st->sql, st->nparams, st->types) != 1 ||
-                  q_push(d, NULL, 0, slot + 1))) {
+                  q_push(d, NULL, 0, slot + 1, 0))) {
         q_broken(d);
         return d->perr ? d->perr : CKPT_DB_ECONN;
     }
@@ -404,7 +416,7 @@ static int q_send(struct pg_db *d, struct pg_st *st, int owner)
         q_broken(d);
         return d->perr ? d->perr : CKPT_DB_ECONN;
     }
-    if (q_push(d, owner ? st : NULL, 0, 0)) {
+    if (q_push(d, owner ? st : NULL, 0, 0, 0)) {
         q_broken(d);
         return CKPT_DB_EOTHER;
     }
@@ -420,14 +432,71 @@ static int may_pipe(struct pg_db *d)
     return d->piped || PQtransactionStatus(d->conn) == PQTRANS_INTRANS;
 }
 
+/* The session's settings, on their own: a connection whose first statement is not the schema
+   version's (which carries them) */
+static int run_setup(struct pg_db *d)
+{
+    if (!d->setup)
+        return CKPT_DB_OK;
+    const char *sql = d->setup;
+    d->setup = NULL;
+    PGresult *r = PQexec(d->conn, sql);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? CKPT_DB_OK : fail(d, r);
+    PQclear(r);
+    return rc;
+}
+
+/* BEGIN or COMMIT down the pipeline; nobody reads its answer (a failure is the pipeline's) */
+static int q_send_text(struct pg_db *d, const char *sql, int commit)
+{
+    if (!d->piped) {
+        if (PQenterPipelineMode(d->conn) != 1)
+            return fail(d, NULL);
+        d->piped = 1;
+        d->perr = 0;
+    }
+    if (PQsendQueryParams(d->conn, sql, 0, NULL, NULL, NULL, NULL, 0) != 1 ||
+        q_push(d, NULL, 0, 0, commit)) {
+        q_broken(d);
+        return d->perr ? d->perr : CKPT_DB_ECONN;
+    }
+    d->synced = 0;
+    return CKPT_DB_OK;
+}
+
 static int pg_exec(struct ckpt_db *db, const char *sql)
 {
+    struct pg_db *d = PGD(db);
+    int rc = run_setup(d);
+    if (rc)
+        return rc;
+    /* A transaction's BEGIN goes down the pipeline ahead of its first statement (answered
+       with the first one whose rows are needed) and its COMMIT after its last, under the same
+       sync: a read of two statements is one round trip instead of four, a scan's batch saves
+       two. After a failure the server skips the rest up to the sync, COMMIT included, and the
+       transaction waits, failed, for the caller's ROLLBACK. */
+    if (strncmp(sql, "BEGIN", 5) == 0 && !d->piped &&
+        PQtransactionStatus(d->conn) == PQTRANS_IDLE)
+        return q_send_text(d, sql, 0);
+    if (strcmp(sql, "COMMIT") == 0 && d->piped) {
+        d->rolled = 0;
+        rc = q_send_text(d, sql, 1);
+        int pending = settle(d);
+        if (!rc)
+            rc = pending;
+        if (!rc && d->rolled) {
+            /* a COMMIT of a transaction a failed statement had aborted: nothing recorded */
+            snprintf(d->msg, sizeof d->msg, "the change was rolled back");
+            rc = CKPT_DB_EOTHER;
+        }
+        return rc;
+    }
     int pending = settle(PGD(db));
     if (pending && strncmp(sql, "ROLLBACK", 8) != 0)
         return pending; /* the transaction failed: a COMMIT would only roll it back */
     PGresult *r = PQexec(PGD(db)->conn, sql);
     ExecStatusType s = PQresultStatus(r);
-    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? CKPT_DB_OK : fail(PGD(db), r);
+    rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? CKPT_DB_OK : fail(PGD(db), r);
     if (!rc && strcmp(sql, "COMMIT") == 0 && strcmp(PQcmdStatus(r), "ROLLBACK") == 0) {
         /* a COMMIT of a transaction a failed statement had aborted: nothing was recorded */
         snprintf(PGD(db)->msg, sizeof PGD(db)->msg, "the change was rolled back");
@@ -526,6 +595,9 @@ static int pg_step(struct ckpt_st *sst)
         return rc;
     }
     if (!st->executed) {
+        int setup_rc = run_setup(d);
+        if (setup_rc)
+            return setup_rc;
         PQclear(st->res);
         st->res = PQexecParams(d->conn, st->sql, st->nparams, st->types,
                                (const char *const *)st->vals, NULL, NULL, 0);
@@ -695,18 +767,30 @@ static int pg_version(struct ckpt_db *db)
     PGresult *r;
     if (!pg_in_txn(db)) {
         /* one statement (each costs a fresh server process its catalog lookups: 2 ms for
-           to_regclass alone); a catalog not made yet has no table, which fails. Inside a
-           transaction (the migrations' check under their lock) a failure would abort it: the
-           two statements below. */
-        r = PQexec(PGD(db)->conn, "SELECT coalesce(max(v), 0) FROM ckpt_schema");
+           to_regclass alone), sent with the session's settings in one message; a catalog not
+           made yet has no table, which fails the message whole, settings included: they go
+           again on their own. Inside a transaction (the migrations' check under their lock)
+           a failure would abort it: the two statements below. */
+        struct pg_db *d = PGD(db);
+        const char *setup = d->setup;
+        char sql[256];
+        snprintf(sql, sizeof sql, "%s%sSELECT coalesce(max(v), 0) FROM ckpt_schema",
+                 setup ? setup : "", setup ? "; " : "");
+        d->setup = NULL;
+        r = PQexec(d->conn, sql);
         const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        int v = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
-                    ? atoi(PQgetvalue(r, 0, 0))
+        int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+        int v = ok                                       ? atoi(PQgetvalue(r, 0, 0))
                 : state && strcmp(state, "42P01") == 0 ? 0 /* undefined_table */
                                                        : -1;
         if (v < 0)
-            fail(PGD(db), r);
+            fail(d, r);
         PQclear(r);
+        if (!ok && setup) {
+            d->setup = setup;
+            if (v == 0 && run_setup(d))
+                v = -1;
+        }
         return v;
     }
     r = PQexec(PGD(db)->conn, "SELECT to_regclass('ckpt_schema') IS NOT NULL");
@@ -742,6 +826,9 @@ static int pg_set_version(struct ckpt_db *db, int v)
 static int pg_integrity(struct ckpt_db *db, char *msg, size_t len)
 {
     settle(PGD(db));
+    int rc0 = run_setup(PGD(db));
+    if (rc0)
+        return rc0;
     /* the server keeps its own pages consistent; what can be wrong is a catalog whose rows
        break the model/file relation */
     PGresult *r = PQexec(PGD(db)->conn, "SELECT count(*) FROM files f WHERE NOT EXISTS"
@@ -839,6 +926,8 @@ static int pg_copy_begin(struct ckpt_db *db, const char *sql)
 {
     struct pg_db *d = PGD(db);
     int pending = settle(d);
+    if (!pending)
+        pending = run_setup(d);
     if (pending)
         return pending;
     PGresult *r = PQexec(d->conn, sql);
@@ -980,7 +1069,7 @@ int ckpt_db_pg_open(const char *url, int readonly, struct ckpt_db **out)
     }
     PQconninfoFree(opts);
     PQsetNoticeProcessor(d->conn, no_notices, NULL);
-    return pg_exec(&d->base, readonly ? "SET default_transaction_read_only = on;"
-                                        " SET client_min_messages = warning"
-                                      : "SET client_min_messages = warning");
+    d->setup = readonly ? "SET default_transaction_read_only = on; SET client_min_messages = warning"
+                        : "SET client_min_messages = warning";
+    return CKPT_DB_OK;
 }

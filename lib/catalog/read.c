@@ -341,12 +341,29 @@ static int batch_stmt(struct ckpt_catalog *c, size_t k, const int64_t *ids, size
 static int read_batch(struct ckpt_catalog *c, const int64_t *ids, size_t n, unsigned parts,
                       struct ckpt_model *rows, size_t *nrows, struct ckpt_error *err)
 {
-    struct ckpt_st *q;
+    struct ckpt_st *q, *xq[N_EXTRAS] = {0};
     *nrows = 0;
     int brief = (parts & CKPT_MODEL_BRIEF) != 0;
     int rc = batch_stmt(c, brief ? ST_BRIEF : (parts & CKPT_MODEL_DETAIL) ? 1 : 0, ids, n, &q, err);
     if (rc)
         return rc;
+    /* the records and every extra asked for are sent before the first row is read: inside a
+       PostgreSQL read transaction they go down the pipeline together, one round trip for the
+       batch (SQLite: start does nothing) */
+    ckpt_st_start(q);
+    for (size_t x = 0; x < N_EXTRAS; x++) {
+        if (brief ? extras[x].part != CKPT_MODEL_SUGGESTED || !(parts & CKPT_MODEL_SUGGESTED)
+                  : extras[x].part && !(parts & extras[x].part))
+            continue;
+        if ((rc = batch_stmt(c, brief ? ST_BRIEF_SUGG : 2 + x, ids, n, &xq[x], err))) {
+            for (size_t k = 0; k < x; k++)
+                if (xq[k])
+                    ckpt_st_reset(xq[k]);
+            ckpt_st_reset(q);
+            return rc;
+        }
+        ckpt_st_start(xq[x]);
+    }
     int s;
     /* rows come by model id, the file to show first (present, then oldest); a model's other
        files are skipped, except that a file on this machine is shown before another machine's
@@ -373,14 +390,16 @@ static int read_batch(struct ckpt_catalog *c, const int64_t *ids, size_t n, unsi
         last_mine = mine;
     }
     ckpt_st_reset(q);
-    if (s != CKPT_DB_DONE)
+    if (s != CKPT_DB_DONE) {
+        for (size_t x = 0; x < N_EXTRAS; x++)
+            if (xq[x])
+                ckpt_st_reset(xq[x]);
         return ckpt_cat_sqlerr(c, s, "reading models", err);
+    }
     for (size_t x = 0; x < N_EXTRAS; x++) {
-        if (brief ? extras[x].part != CKPT_MODEL_SUGGESTED || !(parts & CKPT_MODEL_SUGGESTED)
-                  : extras[x].part && !(parts & extras[x].part))
+        if (!xq[x])
             continue;
-        if ((rc = batch_stmt(c, brief ? ST_BRIEF_SUGG : 2 + x, ids, n, &q, err)))
-            return rc;
+        q = xq[x];
         struct ckpt_model *m = NULL;
         while ((s = ckpt_st_step(q)) == CKPT_DB_ROW) {
             int64_t id = ckpt_st_i64(q, 0);

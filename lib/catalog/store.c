@@ -13,7 +13,7 @@
 #include "catalog/internal.h"
 #include "ckptdb/buf.h"
 
-int ckpt_cat_migrate(struct ckpt_catalog *c, struct ckpt_error *err);
+int ckpt_cat_migrate(struct ckpt_catalog *c, int v, struct ckpt_error *err);
 
 int ckpt_catalog_default_path(const char *explicit_path, char *out, size_t outlen,
                               struct ckpt_error *err)
@@ -277,12 +277,23 @@ int ckpt_catalog_open(struct ckpt_catalog **out, const char *path, unsigned flag
             rc = ckpt_cat_sqlerr(c, src, "connecting", err);
             goto fail;
         }
-        if (c->readonly && ckpt_catalog_schema_version(c) == 0) {
+        int v = ckpt_catalog_schema_version(c);
+        if (c->readonly && v == 0) {
             rc = ckpt_error_setf(err, CKPT_E_NOTFOUND, c->path,
                                  "no catalog here yet (run 'ckptdb scan FOLDER' first)");
             goto fail;
         }
-        if ((rc = ckpt_cat_migrate(c, err)))
+        if (c->readonly && v > 0 && v < ckpt_catalog_schema_current()) {
+            /* an older catalog opened by a reading command (a list right after an upgrade of
+               ckptdb): upgrade it through a read-write connection first, as for SQLite (a
+               role that may not change the schema gets the server's refusal) */
+            struct ckpt_catalog *w;
+            if ((rc = ckpt_catalog_open(&w, path, flags & ~(unsigned)CKPT_CATALOG_READONLY, err)))
+                goto fail;
+            ckpt_catalog_close(w);
+            v = -2;
+        }
+        if ((rc = ckpt_cat_migrate(c, v, err)))
             goto fail;
         *out = c;
         return CKPT_OK;
@@ -310,7 +321,7 @@ int ckpt_catalog_open(struct ckpt_catalog **out, const char *path, unsigned flag
             goto fail;
         ckpt_catalog_close(w);
     }
-    if ((rc = ckpt_cat_migrate(c, err)))
+    if ((rc = ckpt_cat_migrate(c, -2, err)))
         goto fail;
     *out = c;
     return CKPT_OK;
