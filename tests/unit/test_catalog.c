@@ -165,8 +165,9 @@ static int64_t model(struct fx *f, const char *ref)
     return id;
 }
 
-/* A database created by migration 1 alone (v1, with a record) opens with the current code, is
- * upgraded to the current version, keeps its record and finds it by full-text search. */
+/* A database created by migration 1 alone (v1, with a record) opens with the current code (a
+ * read-only open first), is upgraded to the current version, keeps its record and finds it by
+ * full-text search. */
 static void migrates_v1(void **state)
 {
     struct fx *f = *state;
@@ -184,6 +185,14 @@ static void migrates_v1(void **state)
                  " '/x/oldModel.safetensors', 10, 1, 1, 1, 'ab12cd34ef', 'lora', 'sdxl', 1);");
     db->ops->close(db);
     assert_true(ckpt_catalog_schema_current() >= 2);
+    /* a reading command is first to meet it (a list right after an upgrade): it is upgraded
+       through a read-write connection of its own, then read */
+    struct ckpt_error rerr;
+    if (ckpt_catalog_open(&f->c, f->db, CKPT_CATALOG_READONLY, &rerr))
+        fail_msg("%s", rerr.msg);
+    assert_int_equal(ckpt_catalog_schema_version(f->c), ckpt_catalog_schema_current());
+    ckpt_catalog_close(f->c);
+    f->c = NULL;
     open_db(f);
     assert_int_equal(ckpt_catalog_schema_version(f->c), ckpt_catalog_schema_current());
     assert_int_equal(ckpt_catalog_integrity(f->c, NULL), CKPT_OK);
