@@ -351,6 +351,15 @@ int ckpt_catalog_copy(struct ckpt_catalog *from, struct ckpt_catalog *to,
     if (rc)
         ckpt_cat_rollback(to);
     ckpt_catalog_read_end(from);
+    /* after the commit, each table on its own (a vacuum runs outside transactions), the
+       search rows rebuilt above last */
+    const char *after = ckpt_db_sql(to->db, CKPT_SQL_AFTER_LOAD);
+    t = names.data;
+    for (size_t i = 0; i <= n && !rc && after; i++, t += strlen(t) + 1) {
+        char sql[200];
+        snprintf(sql, sizeof sql, after, i < n ? t : "model_fts");
+        rc = ckpt_cat_exec(to, sql, err);
+    }
     ckpt_buf_free(&names);
     st->models = (uint64_t)have;
     return rc;

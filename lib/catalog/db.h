@@ -54,6 +54,8 @@ enum ckpt_sql {
                               NULL when INSERT ... RETURNING id costs nothing */
     CKPT_SQL_SYNC_FULL,    /* the next commits survive a power cut (organize's journal) */
     CKPT_SQL_SYNC_NORMAL,  /* back to the connection's usual commits */
+    CKPT_SQL_AFTER_LOAD,   /* printf format (table): run outside a transaction after a bulk
+                              load of the table (db copy), or NULL when nothing is needed */
     CKPT_SQL_COUNT_
 };
 

@@ -1020,6 +1020,11 @@ static const char *const pg_sql[CKPT_SQL_COUNT_] = {
     /* a commit returns once its WAL record is flushed, whatever the server's default */
     [CKPT_SQL_SYNC_FULL] = "SET synchronous_commit = on",
     [CKPT_SQL_SYNC_NORMAL] = "RESET synchronous_commit",
+    /* rows just loaded are not yet marked visible to every transaction: until a vacuum sets
+       the visibility map, an index-only scan visits the table for each row and the planner
+       prefers reading the table and sorting (list at 1,000,000 copied models: 42 ms of server
+       time, against 1-2 ms once vacuumed); statistics for the planner in the same pass */
+    [CKPT_SQL_AFTER_LOAD] = "VACUUM (ANALYZE) %s",
 };
 
 static void no_notices(void *arg, const char *message)

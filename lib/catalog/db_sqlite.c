@@ -256,6 +256,7 @@ static const char *const sq_sql[CKPT_SQL_COUNT_] = {
        the WAL at each commit */
     [CKPT_SQL_SYNC_FULL] = "PRAGMA synchronous = FULL",
     [CKPT_SQL_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+    [CKPT_SQL_AFTER_LOAD] = NULL,
 };
 
 /* 1 when a -wal file with content is beside the catalog */
