@@ -306,6 +306,17 @@ reset_ids:;
     return rc;
 }
 
+/* the store's upkeep after a bulk load of table (CKPT_SQL_AFTER_LOAD), if it needs any */
+static int after_load(struct ckpt_catalog *to, const char *table, struct ckpt_error *err)
+{
+    const char *fmt = ckpt_db_sql(to->db, CKPT_SQL_AFTER_LOAD);
+    if (!fmt)
+        return CKPT_OK;
+    char sql[200];
+    snprintf(sql, sizeof sql, fmt, table);
+    return ckpt_cat_exec(to, sql, err);
+}
+
 int ckpt_catalog_copy(struct ckpt_catalog *from, struct ckpt_catalog *to,
                       struct ckpt_copy_stats *st, struct ckpt_error *err)
 {
@@ -351,15 +362,13 @@ int ckpt_catalog_copy(struct ckpt_catalog *from, struct ckpt_catalog *to,
     if (rc)
         ckpt_cat_rollback(to);
     ckpt_catalog_read_end(from);
-    /* after the commit, each table on its own (a vacuum runs outside transactions), the
-       search rows rebuilt above last */
-    const char *after = ckpt_db_sql(to->db, CKPT_SQL_AFTER_LOAD);
+    /* after the commit, each table on its own (a vacuum runs outside transactions), then the
+       search rows rebuilt above */
     t = names.data;
-    for (size_t i = 0; i <= n && !rc && after; i++, t += strlen(t) + 1) {
-        char sql[200];
-        snprintf(sql, sizeof sql, after, i < n ? t : "model_fts");
-        rc = ckpt_cat_exec(to, sql, err);
-    }
+    for (size_t i = 0; i < n && !rc; i++, t += strlen(t) + 1)
+        rc = after_load(to, t, err);
+    if (!rc)
+        rc = after_load(to, "model_fts", err);
     ckpt_buf_free(&names);
     st->models = (uint64_t)have;
     return rc;

@@ -341,11 +341,27 @@ static int q_sync(struct pg_db *d)
     return 0;
 }
 
-/* Read every pending answer and leave pipeline mode; the first failure among them, if any. */
+/* The session's settings, on their own: a connection whose first statement is not the schema
+   version's (which carries them). They go before any transaction is begun (a SET inside one
+   would be undone by its rollback). */
+static int run_setup(struct pg_db *d)
+{
+    if (!d->setup)
+        return CKPT_DB_OK;
+    const char *sql = d->setup;
+    d->setup = NULL;
+    PGresult *r = PQexec(d->conn, sql);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? CKPT_DB_OK : fail(d, r);
+    PQclear(r);
+    return rc;
+}
+
+/* Bring the connection to rest before a statement of its own: the settings if still owed, or
+   every pending answer read and pipeline mode left; the first failure among them, if any. */
 static int settle(struct pg_db *d)
 {
     if (!d->piped)
-        return CKPT_DB_OK;
+        return run_setup(d);
     q_sync(d);
     while (d->piped && d->qhead < d->qn)
         q_read(d);
@@ -357,20 +373,27 @@ static int settle(struct pg_db *d)
     return rc;
 }
 
-/* Send st's statement down the pipeline (owner: whether st reads the answer). */
-static int run_setup(struct pg_db *d);
+/* Into pipeline mode, the settings first if still owed. */
+static int enter_pipe(struct pg_db *d)
+{
+    if (d->piped)
+        return CKPT_DB_OK;
+    int rc = run_setup(d);
+    if (rc)
+        return rc;
+    if (PQenterPipelineMode(d->conn) != 1)
+        return fail(d, NULL);
+    d->piped = 1;
+    d->perr = 0;
+    return CKPT_DB_OK;
+}
 
+/* Send st's statement down the pipeline (owner: whether st reads the answer). */
 static int q_send(struct pg_db *d, struct pg_st *st, int owner)
 {
-    if (!d->piped) {
-        int rc = run_setup(d);
-        if (rc)
-            return rc;
-        if (PQenterPipelineMode(d->conn) != 1)
-            return fail(d, NULL);
-        d->piped = 1;
-        d->perr = 0;
-    }
+    int rc = enter_pipe(d);
+    if (rc)
+        return rc;
     /* prepared on the server already, or to be prepared now in a free slot */
     int slot = -1, fresh = 0;
     for (int i = 0; i < N_PREP && slot < 0; i++) {
@@ -432,29 +455,12 @@ static int may_pipe(struct pg_db *d)
     return d->piped || PQtransactionStatus(d->conn) == PQTRANS_INTRANS;
 }
 
-/* The session's settings, on their own: a connection whose first statement is not the schema
-   version's (which carries them) */
-static int run_setup(struct pg_db *d)
-{
-    if (!d->setup)
-        return CKPT_DB_OK;
-    const char *sql = d->setup;
-    d->setup = NULL;
-    PGresult *r = PQexec(d->conn, sql);
-    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? CKPT_DB_OK : fail(d, r);
-    PQclear(r);
-    return rc;
-}
-
 /* BEGIN or COMMIT down the pipeline; nobody reads its answer (a failure is the pipeline's) */
 static int q_send_text(struct pg_db *d, const char *sql, int commit)
 {
-    if (!d->piped) {
-        if (PQenterPipelineMode(d->conn) != 1)
-            return fail(d, NULL);
-        d->piped = 1;
-        d->perr = 0;
-    }
+    int rc = enter_pipe(d);
+    if (rc)
+        return rc;
     if (PQsendQueryParams(d->conn, sql, 0, NULL, NULL, NULL, NULL, 0) != 1 ||
         q_push(d, NULL, 0, 0, commit)) {
         q_broken(d);
@@ -467,20 +473,16 @@ static int q_send_text(struct pg_db *d, const char *sql, int commit)
 static int pg_exec(struct ckpt_db *db, const char *sql)
 {
     struct pg_db *d = PGD(db);
-    int rc = run_setup(d);
-    if (rc)
-        return rc;
     /* A transaction's BEGIN goes down the pipeline ahead of its first statement (answered
        with the first one whose rows are needed) and its COMMIT after its last, under the same
        sync: a read of two statements is one round trip instead of four, a scan's batch saves
        two. After a failure the server skips the rest up to the sync, COMMIT included, and the
        transaction waits, failed, for the caller's ROLLBACK. */
-    if (strncmp(sql, "BEGIN", 5) == 0 && !d->piped &&
-        PQtransactionStatus(d->conn) == PQTRANS_IDLE)
+    if (strncmp(sql, "BEGIN", 5) == 0 && !d->piped && PQtransactionStatus(d->conn) == PQTRANS_IDLE)
         return q_send_text(d, sql, 0);
-    if (strcmp(sql, "COMMIT") == 0 && d->piped) {
+    if (strcmp(sql, "COMMIT") == 0) {
         d->rolled = 0;
-        rc = q_send_text(d, sql, 1);
+        int rc = q_send_text(d, sql, 1);
         int pending = settle(d);
         if (!rc)
             rc = pending;
@@ -491,17 +493,12 @@ static int pg_exec(struct ckpt_db *db, const char *sql)
         }
         return rc;
     }
-    int pending = settle(PGD(db));
+    int pending = settle(d);
     if (pending && strncmp(sql, "ROLLBACK", 8) != 0)
         return pending; /* the transaction failed: a COMMIT would only roll it back */
-    PGresult *r = PQexec(PGD(db)->conn, sql);
+    PGresult *r = PQexec(d->conn, sql);
     ExecStatusType s = PQresultStatus(r);
-    rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? CKPT_DB_OK : fail(PGD(db), r);
-    if (!rc && strcmp(sql, "COMMIT") == 0 && strcmp(PQcmdStatus(r), "ROLLBACK") == 0) {
-        /* a COMMIT of a transaction a failed statement had aborted: nothing was recorded */
-        snprintf(PGD(db)->msg, sizeof PGD(db)->msg, "the change was rolled back");
-        rc = CKPT_DB_EOTHER;
-    }
+    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? CKPT_DB_OK : fail(d, r);
     PQclear(r);
     return rc;
 }
@@ -763,7 +760,12 @@ static int pg_in_txn(struct ckpt_db *db);
 
 static int pg_version(struct ckpt_db *db)
 {
-    settle(PGD(db));
+    struct pg_db *d = PGD(db);
+    /* settings still owed ride with the statement below rather than settle on their own (owed
+       only before anything else was sent: never inside a transaction) */
+    const char *setup = d->setup;
+    d->setup = NULL;
+    settle(d);
     PGresult *r;
     if (!pg_in_txn(db)) {
         /* one statement (each costs a fresh server process its catalog lookups: 2 ms for
@@ -771,16 +773,13 @@ static int pg_version(struct ckpt_db *db)
            made yet has no table, which fails the message whole, settings included: they go
            again on their own. Inside a transaction (the migrations' check under their lock)
            a failure would abort it: the two statements below. */
-        struct pg_db *d = PGD(db);
-        const char *setup = d->setup;
         char sql[256];
         snprintf(sql, sizeof sql, "%s%sSELECT coalesce(max(v), 0) FROM ckpt_schema",
                  setup ? setup : "", setup ? "; " : "");
-        d->setup = NULL;
         r = PQexec(d->conn, sql);
         const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
         int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-        int v = ok                                       ? atoi(PQgetvalue(r, 0, 0))
+        int v = ok                                     ? atoi(PQgetvalue(r, 0, 0))
                 : state && strcmp(state, "42P01") == 0 ? 0 /* undefined_table */
                                                        : -1;
         if (v < 0)
@@ -825,10 +824,9 @@ static int pg_set_version(struct ckpt_db *db, int v)
 
 static int pg_integrity(struct ckpt_db *db, char *msg, size_t len)
 {
-    settle(PGD(db));
-    int rc0 = run_setup(PGD(db));
-    if (rc0)
-        return rc0;
+    int pending = settle(PGD(db));
+    if (pending)
+        return pending;
     /* the server keeps its own pages consistent; what can be wrong is a catalog whose rows
        break the model/file relation */
     PGresult *r = PQexec(PGD(db)->conn, "SELECT count(*) FROM files f WHERE NOT EXISTS"
@@ -926,8 +924,6 @@ static int pg_copy_begin(struct ckpt_db *db, const char *sql)
 {
     struct pg_db *d = PGD(db);
     int pending = settle(d);
-    if (!pending)
-        pending = run_setup(d);
     if (pending)
         return pending;
     PGresult *r = PQexec(d->conn, sql);
@@ -1074,7 +1070,8 @@ int ckpt_db_pg_open(const char *url, int readonly, struct ckpt_db **out)
     }
     PQconninfoFree(opts);
     PQsetNoticeProcessor(d->conn, no_notices, NULL);
-    d->setup = readonly ? "SET default_transaction_read_only = on; SET client_min_messages = warning"
-                        : "SET client_min_messages = warning";
+    d->setup = readonly
+                   ? "SET default_transaction_read_only = on; SET client_min_messages = warning"
+                   : "SET client_min_messages = warning";
     return CKPT_DB_OK;
 }

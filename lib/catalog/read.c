@@ -337,6 +337,16 @@ static int batch_stmt(struct ckpt_catalog *c, size_t k, const int64_t *ids, size
     return CKPT_OK;
 }
 
+/* a batch's statements back to unsent (their answers, if on the way, read by nobody) */
+static void reset_batch(struct ckpt_st *q, struct ckpt_st *const *xq)
+{
+    if (q)
+        ckpt_st_reset(q);
+    for (size_t x = 0; x < N_EXTRAS; x++)
+        if (xq[x])
+            ckpt_st_reset(xq[x]);
+}
+
 /* read one batch of up to BATCH ids into rows (sorted by id); *nrows of them found */
 static int read_batch(struct ckpt_catalog *c, const int64_t *ids, size_t n, unsigned parts,
                       struct ckpt_model *rows, size_t *nrows, struct ckpt_error *err)
@@ -356,10 +366,7 @@ static int read_batch(struct ckpt_catalog *c, const int64_t *ids, size_t n, unsi
                   : extras[x].part && !(parts & extras[x].part))
             continue;
         if ((rc = batch_stmt(c, brief ? ST_BRIEF_SUGG : 2 + x, ids, n, &xq[x], err))) {
-            for (size_t k = 0; k < x; k++)
-                if (xq[k])
-                    ckpt_st_reset(xq[k]);
-            ckpt_st_reset(q);
+            reset_batch(q, xq);
             return rc;
         }
         ckpt_st_start(xq[x]);
@@ -391,9 +398,7 @@ static int read_batch(struct ckpt_catalog *c, const int64_t *ids, size_t n, unsi
     }
     ckpt_st_reset(q);
     if (s != CKPT_DB_DONE) {
-        for (size_t x = 0; x < N_EXTRAS; x++)
-            if (xq[x])
-                ckpt_st_reset(xq[x]);
+        reset_batch(NULL, xq);
         return ckpt_cat_sqlerr(c, s, "reading models", err);
     }
     for (size_t x = 0; x < N_EXTRAS; x++) {

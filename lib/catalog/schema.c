@@ -359,14 +359,12 @@ int ckpt_catalog_schema_version(struct ckpt_catalog *c)
     return c->db->ops->schema_version(c->db);
 }
 
-/* Bring the database to the current version, one transaction per migration (each leaves a
- * database some version of ckptdb can read). v: its version when the caller has just read it,
- * else -2 (a PostgreSQL server answers each question in a round trip). */
+/* Bring the database from version v (as the caller has just read it: on PostgreSQL each
+ * question is a round trip) to the current one, one transaction per migration (each leaves a
+ * database some version of ckptdb can read). */
 int ckpt_cat_migrate(struct ckpt_catalog *c, int v, struct ckpt_error *err);
 int ckpt_cat_migrate(struct ckpt_catalog *c, int v, struct ckpt_error *err)
 {
-    if (v == -2)
-        v = ckpt_catalog_schema_version(c);
     if (v < 0)
         return ckpt_error_setf(err, CKPT_E_FORMAT, c->path,
                                ckpt_cat_is_pg(c) ? "not a catalog database (%s)"

@@ -291,7 +291,7 @@ int ckpt_catalog_open(struct ckpt_catalog **out, const char *path, unsigned flag
             if ((rc = ckpt_catalog_open(&w, path, flags & ~(unsigned)CKPT_CATALOG_READONLY, err)))
                 goto fail;
             ckpt_catalog_close(w);
-            v = -2;
+            v = ckpt_catalog_schema_version(c);
         }
         if ((rc = ckpt_cat_migrate(c, v, err)))
             goto fail;
@@ -321,7 +321,7 @@ int ckpt_catalog_open(struct ckpt_catalog **out, const char *path, unsigned flag
             goto fail;
         ckpt_catalog_close(w);
     }
-    if ((rc = ckpt_cat_migrate(c, -2, err)))
+    if ((rc = ckpt_cat_migrate(c, ckpt_catalog_schema_version(c), err)))
         goto fail;
     *out = c;
     return CKPT_OK;
